@@ -18,7 +18,7 @@
 use std::any::Any;
 use std::fmt;
 
-use actix::{Actor, Addr, Context};
+use actix::{Actor, Addr, AsyncContext, Context};
 use actix_rt::ArbiterHandle;
 use tokio::sync::oneshot;
 pub use tokio::task::AbortHandle;
