@@ -7,6 +7,6 @@
 )]
 
 pub mod task;
-// pub mod telemetry;
+pub mod telemetry;
 
 pub use serde_json::Value;
