@@ -161,13 +161,19 @@ impl Serialize for Number {
 }
 
 /// An ordered list of key/value pairs with keys known at compile time.
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq)]
 pub struct Pairs<V>(pub Vec<(&'static str, V)>);
 
 /// Numeric measurements of an event: `key → Number`.
 pub type Measurements = Pairs<Number>;
 /// Metadata of an event: `key → Value`.
 pub type Metadata = Pairs<Value>;
+
+impl<V> Default for Pairs<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
 
 impl<V> Pairs<V> {
     /// An empty list.
