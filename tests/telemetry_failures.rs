@@ -39,16 +39,28 @@ async fn detach_on_exception() {
     let (tx, _rx) = forward();
     let opts = AttachOptions::default().config(Value::from("cfg"));
     let arbiter = actix_rt::Arbiter::current();
-    t.spawn_handler("crashy", [EventPattern::from(&PANIC)], &arbiter, move || Forward(tx), opts)
-        .await
-        .unwrap();
+    t.spawn_handler(
+        "crashy",
+        [EventPattern::from(&PANIC)],
+        &arbiter,
+        move || Forward(tx),
+        opts,
+    )
+    .await
+    .unwrap();
     t.execute(&PANIC, Default::default(), Default::default());
     let f = failures.next(TIMEOUT).await.expect("failure event");
     assert_eq!(f.metadata.get("handler_id"), Some(&Value::from("crashy")));
     assert_eq!(f.metadata.get("handler_config"), Some(&Value::from("cfg")));
     assert_eq!(f.metadata.get("kind"), Some(&Value::from("panic")));
-    assert_eq!(f.metadata.get("reason"), Some(&Value::from("handler asked to panic")));
-    assert_eq!(f.metadata.get("event_name"), Some(&Value::from("[failures, panic]")));
+    assert_eq!(
+        f.metadata.get("reason"),
+        Some(&Value::from("handler asked to panic"))
+    );
+    assert_eq!(
+        f.metadata.get("event_name"),
+        Some(&Value::from("[failures, panic]"))
+    );
     assert!(f.measurements.get("monotonic_time").is_some());
     assert!(t.list_handlers(&["failures"]).is_empty());
     assert!(t.detach("crashy").await.is_err());
@@ -60,15 +72,23 @@ async fn remove_all_handler_on_failure() {
     let mut failures = failure_recorder(&t).await;
     let (tx, _rx) = forward();
     let patterns = [&PANIC, &OTHER, &THIRD].map(EventPattern::from);
-    t.attach_many("h3", patterns, Forward(tx).start().recipient(), AttachOptions::default())
-        .await
-        .unwrap();
+    t.attach_many(
+        "h3",
+        patterns,
+        Forward(tx).start().recipient(),
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(t.list_handlers(&["failures"]).len(), 3);
     t.execute(&PANIC, Default::default(), Default::default());
     let f = failures.next(TIMEOUT).await.expect("failure event");
     // A plain recipient's panic is seen as its mailbox closing.
     assert_eq!(f.metadata.get("kind"), Some(&Value::from("stopped")));
-    assert_eq!(f.metadata.get("reason"), Some(&Value::from("mailbox closed")));
+    assert_eq!(
+        f.metadata.get("reason"),
+        Some(&Value::from("mailbox closed"))
+    );
     assert!(t.list_handlers(&["failures"]).is_empty());
 }
 
@@ -78,12 +98,22 @@ async fn panicking_handler_does_not_disturb_the_others() {
     let mut failures = failure_recorder(&t).await;
     let arbiter = actix_rt::Arbiter::current();
     let (tx_bad, _rx_bad) = forward();
-    t.spawn_handler("bad", [EventPattern::prefix(&["failures"])], &arbiter, move || Forward(tx_bad), AttachOptions::default())
-        .await
-        .unwrap();
+    t.spawn_handler(
+        "bad",
+        [EventPattern::prefix(&["failures"])],
+        &arbiter,
+        move || Forward(tx_bad),
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut good = Vec::new();
     for _ in 0..2 {
-        good.push(Recorder::attach(&t, [EventPattern::prefix(&["failures"])]).await.unwrap());
+        good.push(
+            Recorder::attach(&t, [EventPattern::prefix(&["failures"])])
+                .await
+                .unwrap(),
+        );
     }
     t.execute(&PANIC, Default::default(), Default::default());
     for i in 0..100 {
@@ -117,9 +147,15 @@ async fn handler_stopping_normally_is_detached() {
     let t = started();
     let mut failures = failure_recorder(&t).await;
     let arbiter = actix_rt::Arbiter::current();
-    t.spawn_handler("stopper", [EventPattern::from(&STOP)], &arbiter, || Stopper, AttachOptions::default())
-        .await
-        .unwrap();
+    t.spawn_handler(
+        "stopper",
+        [EventPattern::from(&STOP)],
+        &arbiter,
+        || Stopper,
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
     t.execute(&STOP, Default::default(), Default::default());
     let f = failures.next(TIMEOUT).await.expect("failure event");
     assert_eq!(f.metadata.get("handler_id"), Some(&Value::from("stopper")));
@@ -138,8 +174,10 @@ impl Actor for Gated {
 impl Handler<EventBatch> for Gated {
     type Result = actix::ResponseFuture<()>;
     fn handle(&mut self, batch: EventBatch, _: &mut Self::Context) -> Self::Result {
-        self.seen
-            .fetch_add(batch.events.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        self.seen.fetch_add(
+            batch.events.len() as u64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
         let gate = self.gate.take();
         Box::pin(async move {
             if let Some(g) = gate {
@@ -157,19 +195,36 @@ async fn slow_handler_drops_are_counted_exactly() {
         .unwrap();
     let (gate_tx, gate_rx) = oneshot::channel();
     let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let gated = Gated { gate: Some(gate_rx), seen: seen.clone() }.start();
-    t.attach("slow", &FLOOD, gated.recipient(), AttachOptions::default().queue_capacity(10))
-        .await
-        .unwrap();
+    let gated = Gated {
+        gate: Some(gate_rx),
+        seen: seen.clone(),
+    }
+    .start();
+    t.attach(
+        "slow",
+        &FLOOD,
+        gated.recipient(),
+        AttachOptions::default().queue_capacity(10),
+    )
+    .await
+    .unwrap();
     let (tx, mut fast_rx) = forward();
-    t.attach("fast", &FLOOD, Forward(tx).start().recipient(), AttachOptions::default())
-        .await
-        .unwrap();
+    t.attach(
+        "fast",
+        &FLOOD,
+        Forward(tx).start().recipient(),
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
     for i in 0..1000 {
         t.execute(&FLOOD, Default::default(), metadata! { "i" => i });
     }
     let report = dropped.next(TIMEOUT).await.expect("dropped report");
-    assert_eq!(report.metadata.get("handler_id"), Some(&Value::from("slow")));
+    assert_eq!(
+        report.metadata.get("handler_id"),
+        Some(&Value::from("slow"))
+    );
     let _ = gate_tx.send(());
     assert!(t.flush(TIMEOUT).await);
     let info = t
@@ -180,7 +235,10 @@ async fn slow_handler_drops_are_counted_exactly() {
     assert_eq!(info.delivered + info.dropped + info.queued, 1000);
     assert_eq!(info.queued, 0);
     assert!(info.dropped > 0);
-    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), info.delivered);
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        info.delivered
+    );
     // The dropped reports add up to the total.
     let mut reported = report.measurements.get("count").unwrap().as_f64() as u64;
     while let Some(r) = dropped.next(Duration::from_millis(200)).await {
@@ -198,14 +256,20 @@ fn concurrent_emitters_on_two_arbiters() {
     let sys = actix_rt::System::new();
     sys.block_on(async {
         let t = started();
-        let mut rec = Recorder::attach(&t, [EventPattern::from(&FROM_ARBITERS)]).await.unwrap();
+        let mut rec = Recorder::attach(&t, [EventPattern::from(&FROM_ARBITERS)])
+            .await
+            .unwrap();
         let arbiters = [actix_rt::Arbiter::new(), actix_rt::Arbiter::new()];
         const N: i64 = 5000;
         for (a, arb) in arbiters.iter().enumerate() {
             let t = t.clone();
             arb.spawn(async move {
                 for i in 0..N {
-                    t.execute(&FROM_ARBITERS, Default::default(), metadata! { "a" => a, "i" => i });
+                    t.execute(
+                        &FROM_ARBITERS,
+                        Default::default(),
+                        metadata! { "a" => a, "i" => i },
+                    );
                 }
             });
         }
@@ -229,7 +293,11 @@ async fn shutdown_delivers_everything_to_a_slow_handler() {
     let t = started();
     let (gate_tx, gate_rx) = oneshot::channel();
     let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let gated = Gated { gate: Some(gate_rx), seen: seen.clone() }.start();
+    let gated = Gated {
+        gate: Some(gate_rx),
+        seen: seen.clone(),
+    }
+    .start();
     t.attach("slow", &OK, gated.recipient(), AttachOptions::default())
         .await
         .unwrap();

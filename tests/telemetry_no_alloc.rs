@@ -39,7 +39,10 @@ fn allocations_during(t: &Telemetry, n: usize) -> usize {
     let before = ALLOCS.load(Ordering::SeqCst);
     for i in 0..n {
         t.execute_with(&UNHEARD, || {
-            (measurements! { "i" => i }, metadata! { "text" => format!("{i}") })
+            (
+                measurements! { "i" => i },
+                metadata! { "text" => format!("{i}") },
+            )
         });
     }
     ALLOCS.load(Ordering::SeqCst) - before
@@ -53,9 +56,18 @@ async fn execute_without_matching_handler_does_not_allocate() {
     allocations_during(&t, 1);
     assert_eq!(allocations_during(&t, 10_000), 0, "no handler at all");
 
-    t.attach("sink", &HEARD, Sink.start().recipient(), AttachOptions::default())
-        .await
-        .unwrap();
+    t.attach(
+        "sink",
+        &HEARD,
+        Sink.start().recipient(),
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
     allocations_during(&t, 1);
-    assert_eq!(allocations_during(&t, 10_000), 0, "handlers on other names only");
+    assert_eq!(
+        allocations_during(&t, 10_000),
+        0,
+        "handlers on other names only"
+    );
 }

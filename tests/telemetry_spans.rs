@@ -14,7 +14,9 @@ static SPAN: SpanName = span_name!(spans, work);
 async fn setup() -> (Telemetry, Recorder) {
     let t = Telemetry::new();
     t.start();
-    let rec = Recorder::attach(&t, [EventPattern::prefix(&["spans", "work"])]).await.unwrap();
+    let rec = Recorder::attach(&t, [EventPattern::prefix(&["spans", "work"])])
+        .await
+        .unwrap();
     (t, rec)
 }
 
@@ -52,13 +54,26 @@ async fn invoke_successful_span_handlers_with_measurements() {
     let (t, mut rec) = setup().await;
     let start = metadata! { "telemetry_span_context" => "mine" };
     t.span_with_measurements(&SPAN, start, async {
-        ((), measurements! { "other" => 3u64, "duration" => 0u64 }, Metadata::new())
+        (
+            (),
+            measurements! { "other" => 3u64, "duration" => 0u64 },
+            Metadata::new(),
+        )
     })
     .await;
     let ev = rec.take(2, TIMEOUT).await;
-    assert_eq!(keys(&ev[1].measurements), ["duration", "monotonic_time", "other"]);
-    assert_eq!(ev[0].metadata.get("telemetry_span_context"), Some(&Value::from("mine")));
-    assert_eq!(ev[1].metadata.get("telemetry_span_context"), Some(&Value::from("mine")));
+    assert_eq!(
+        keys(&ev[1].measurements),
+        ["duration", "monotonic_time", "other"]
+    );
+    assert_eq!(
+        ev[0].metadata.get("telemetry_span_context"),
+        Some(&Value::from("mine"))
+    );
+    assert_eq!(
+        ev[1].metadata.get("telemetry_span_context"),
+        Some(&Value::from("mine"))
+    );
 }
 
 #[actix_rt::test]
@@ -75,7 +90,10 @@ async fn invoke_exception_span_handlers() {
         .await
     })
     .await;
-    assert!(joined.unwrap_err().is_panic(), "the panic reaches the caller");
+    assert!(
+        joined.unwrap_err().is_panic(),
+        "the panic reaches the caller"
+    );
     let ev = rec.take(2, TIMEOUT).await;
     assert_eq!(ev[1].name, &SPAN.exception);
     assert_eq!(keys(&ev[1].measurements), ["duration", "monotonic_time"]);
@@ -84,17 +102,24 @@ async fn invoke_exception_span_handlers() {
     assert_eq!(md.get("kind"), Some(&Value::from("panic")));
     assert_eq!(md.get("reason"), Some(&Value::from("boom")));
     assert!(md.get("stacktrace").is_some());
-    assert_eq!(md.get("telemetry_span_context"), ev[0].metadata.get("telemetry_span_context"));
+    assert_eq!(
+        md.get("telemetry_span_context"),
+        ev[0].metadata.get("telemetry_span_context")
+    );
 }
 
 #[actix_rt::test]
 async fn spans_generate_unique_default_contexts() {
     let (t, mut rec) = setup().await;
     for _ in 0..2 {
-        t.span(&SPAN, Metadata::new(), async { ((), Metadata::new()) }).await;
+        t.span(&SPAN, Metadata::new(), async { ((), Metadata::new()) })
+            .await;
     }
     let ev = rec.take(4, TIMEOUT).await;
-    let ctx: Vec<_> = ev.iter().map(|e| e.metadata.get("telemetry_span_context").cloned()).collect();
+    let ctx: Vec<_> = ev
+        .iter()
+        .map(|e| e.metadata.get("telemetry_span_context").cloned())
+        .collect();
     assert_eq!(ctx[0], ctx[1]);
     assert_eq!(ctx[2], ctx[3]);
     assert_ne!(ctx[0], ctx[2]);
@@ -104,17 +129,27 @@ async fn spans_generate_unique_default_contexts() {
 async fn try_span_error_and_cancelled_span() {
     let (t, mut rec) = setup().await;
     let r: Result<(), String> = t
-        .try_span(&SPAN, Metadata::new(), async { Err("bad input".to_owned()) })
+        .try_span(&SPAN, Metadata::new(), async {
+            Err("bad input".to_owned())
+        })
         .await;
     assert_eq!(r, Err("bad input".to_owned()));
     let ev = rec.take(2, TIMEOUT).await;
     assert_eq!(ev[1].name, &SPAN.exception);
     assert_eq!(ev[1].metadata.get("kind"), Some(&Value::from("error")));
-    assert_eq!(ev[1].metadata.get("reason"), Some(&Value::from("bad input")));
+    assert_eq!(
+        ev[1].metadata.get("reason"),
+        Some(&Value::from("bad input"))
+    );
 
     let t2 = t.clone();
     let handle = actix_rt::spawn(async move {
-        t2.span(&SPAN, Metadata::new(), std::future::pending::<((), Metadata)>()).await
+        t2.span(
+            &SPAN,
+            Metadata::new(),
+            std::future::pending::<((), Metadata)>(),
+        )
+        .await
     });
     let started = rec.next(TIMEOUT).await.unwrap();
     assert_eq!(started.name, &SPAN.start);

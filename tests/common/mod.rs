@@ -13,7 +13,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A handler actor forwarding every batch (with its config) to a channel; it panics on an
 /// event named `[.., panic]`.
-pub struct Forward(pub mpsc::UnboundedSender<(Arc<Event>, Arc<amoc::Value>)>);
+pub struct Forward(pub mpsc::UnboundedSender<Forwarded>);
 
 impl Actor for Forward {
     type Context = Context<Self>;
@@ -31,15 +31,21 @@ impl Handler<EventBatch> for Forward {
     }
 }
 
+/// What a [`Forward`] handler passes on: the event and the handler's config.
+pub type Forwarded = (Arc<Event>, Arc<amoc::Value>);
+
 pub fn forward() -> (
-    mpsc::UnboundedSender<(Arc<Event>, Arc<amoc::Value>)>,
-    mpsc::UnboundedReceiver<(Arc<Event>, Arc<amoc::Value>)>,
+    mpsc::UnboundedSender<Forwarded>,
+    mpsc::UnboundedReceiver<Forwarded>,
 ) {
     mpsc::unbounded_channel()
 }
 
 pub async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> Option<T> {
-    tokio::time::timeout(TIMEOUT, rx.recv()).await.ok().flatten()
+    tokio::time::timeout(TIMEOUT, rx.recv())
+        .await
+        .ok()
+        .flatten()
 }
 
 pub async fn recv_none<T: std::fmt::Debug>(rx: &mut mpsc::UnboundedReceiver<T>, within: Duration) {
