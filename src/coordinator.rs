@@ -177,7 +177,8 @@ impl Coordinators {
         let on_stop = Box::new(move || {
             registry.remove_if(&key, |_, e| e.generation == generation);
         });
-        let actor = CoordinatorActor::new(name.clone(), plan, timeout, self.telemetry.clone(), on_stop);
+        let actor =
+            CoordinatorActor::new(name.clone(), plan, timeout, self.telemetry.clone(), on_stop);
         CoordinatorActor::create(move |ctx: &mut Context<CoordinatorActor<D>>| {
             let mut rx = rx;
             ctx.add_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
@@ -203,7 +204,11 @@ impl Coordinators {
     }
 
     /// Adds a user's `data` to the coordinator `name`. Returns at once; actions run later.
-    pub fn add<D: Send + Sync + 'static>(&self, name: &str, data: D) -> Result<(), CoordinatorError> {
+    pub fn add<D: Send + Sync + 'static>(
+        &self,
+        name: &str,
+        data: D,
+    ) -> Result<(), CoordinatorError> {
         let entry = self
             .registry
             .get(name)

@@ -3,14 +3,15 @@
 //! actix runs an actor as a future on an arbiter and tells nobody when that future ends, or
 //! why. Supervision (OTP's monitor) and telemetry's handler-failure detection both need that
 //! fact, exactly once, whatever the cause. So instead of `Actor::start`, the actor's context
-//! is turned into a future, spawned as a tokio task on the target arbiter, and a small watcher
-//! task awaits its `JoinHandle` there and reports a [`TaskExit`]:
+//! is turned into a future and spawned as one tokio task on the target arbiter, which reports
+//! a [`TaskExit`] exactly once (the `on_exit` callback, run on that arbiter):
 //!
 //! * the future completed (the actor stopped: `ctx.stop()`, all addresses dropped) →
 //!   [`TaskExit::Completed`];
 //! * a handler panicked → [`TaskExit::Panicked`] with the panic message; only that actor's
 //!   task ends, the arbiter and its other actors go on;
-//! * the task was aborted through its [`AbortHandle`] → [`TaskExit::Cancelled`].
+//! * the task was aborted through its [`AbortHandle`], or dropped with its arbiter →
+//!   [`TaskExit::Cancelled`] (reported from the drop path, so `on_exit` must not spawn).
 //!
 //! An abort takes effect at the actor's next `.await` point: code that never yields cannot be
 //! interrupted.
@@ -18,8 +19,11 @@
 use std::any::Any;
 use std::fmt;
 
+use std::panic::AssertUnwindSafe;
+
 use actix::{Actor, Addr, AsyncContext, Context};
 use actix_rt::ArbiterHandle;
+use futures::FutureExt;
 use tokio::sync::oneshot;
 pub use tokio::task::AbortHandle;
 
@@ -63,17 +67,34 @@ where
     let ctx = Context::<A>::new();
     let addr = ctx.address();
     let fut = ctx.into_future(actor);
-    let handle = tokio::task::spawn_local(fut);
-    let abort = handle.abort_handle();
-    tokio::task::spawn_local(async move {
-        let exit = match handle.await {
+    // One task per actor: the exit is reported from inside it (completion or panic), or by a
+    // guard when the task is aborted and its future dropped.
+    let handle = tokio::task::spawn_local(async move {
+        let mut guard = ExitGuard(Some(on_exit));
+        let exit = match AssertUnwindSafe(fut).catch_unwind().await {
             Ok(()) => TaskExit::Completed,
-            Err(e) if e.is_panic() => TaskExit::Panicked(panic_message(&*e.into_panic())),
-            Err(_) => TaskExit::Cancelled,
+            Err(payload) => TaskExit::Panicked(panic_message(&*payload)),
         };
-        on_exit(exit);
+        guard.report(exit);
     });
-    (addr, abort)
+    (addr, handle.abort_handle())
+}
+
+/// Reports `Cancelled` if the task is dropped before it reported its own exit.
+struct ExitGuard<F: FnOnce(TaskExit)>(Option<F>);
+
+impl<F: FnOnce(TaskExit)> ExitGuard<F> {
+    fn report(&mut self, exit: TaskExit) {
+        if let Some(f) = self.0.take() {
+            f(exit);
+        }
+    }
+}
+
+impl<F: FnOnce(TaskExit)> Drop for ExitGuard<F> {
+    fn drop(&mut self) {
+        self.report(TaskExit::Cancelled);
+    }
 }
 
 /// Builds an actor with `make` on `arbiter` and starts it there as an owned task (see

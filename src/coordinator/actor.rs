@@ -43,7 +43,8 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
         telemetry: Telemetry,
         on_stop: Box<dyn FnOnce() + Send>,
     ) -> Self {
-        let seed = u64::try_from(monotonic_time()).unwrap_or(1) ^ (Arc::as_ptr(&name) as *const u8 as u64);
+        let seed =
+            u64::try_from(monotonic_time()).unwrap_or(1) ^ (Arc::as_ptr(&name) as *const u8 as u64);
         Self {
             grouping: Grouping::new(&plan, seed),
             name,
@@ -72,21 +73,22 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
         let fired = std::mem::take(&mut self.fired);
         for f in &fired {
             let coordinator = self.name.to_string();
-            self.telemetry.execute_with(&names::COORDINATOR_EXECUTE, || {
-                let configured = match f.configured {
-                    Some(n) => crate::Value::from(n),
-                    None => crate::Value::from("all"),
-                };
-                (
-                    measurements! { "count" => f.event.count },
-                    metadata! {
-                        "event" => f.event.kind.as_str(),
-                        "configured" => configured,
-                        "name" => coordinator,
-                        "monotonic_time" => monotonic_time(),
-                    },
-                )
-            });
+            self.telemetry
+                .execute_with(&names::COORDINATOR_EXECUTE, || {
+                    let configured = match f.configured {
+                        Some(n) => crate::Value::from(n),
+                        None => crate::Value::from("all"),
+                    };
+                    (
+                        measurements! { "count" => f.event.count },
+                        metadata! {
+                            "event" => f.event.kind.as_str(),
+                            "configured" => configured,
+                            "name" => coordinator,
+                            "monotonic_time" => monotonic_time(),
+                        },
+                    )
+                });
             for action in &self.plan[f.item].actions {
                 let result = catch_unwind(AssertUnwindSafe(|| run_action(action, f)));
                 if let Err(panic) = result {

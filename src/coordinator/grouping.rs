@@ -139,11 +139,20 @@ mod tests {
         for u in 1..=5 {
             g.add(&Arc::new(u), &mut out);
         }
-        let groups: Vec<Vec<u32>> = out.iter().map(|f| f.group.iter().map(|d| **d).collect()).collect();
+        let groups: Vec<Vec<u32>> = out
+            .iter()
+            .map(|f| f.group.iter().map(|d| **d).collect())
+            .collect();
         assert_eq!(groups, vec![vec![1, 2], vec![3, 4]]);
         out.clear();
         g.flush(EventKind::Stop, &mut out);
-        assert_eq!(out[0].event, CoordinationEvent { kind: EventKind::Stop, count: 1 });
+        assert_eq!(
+            out[0].event,
+            CoordinationEvent {
+                kind: EventKind::Stop,
+                count: 1
+            }
+        );
         assert_eq!(out[1].event.count, 5);
         assert_eq!(out[1].configured, None);
     }
