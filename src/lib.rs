@@ -7,7 +7,9 @@
 )]
 
 pub mod coordinator;
+pub mod scenario;
 pub mod task;
 pub mod telemetry;
+pub mod users;
 
 pub use serde_json::Value;

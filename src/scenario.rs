@@ -1,0 +1,107 @@
+//! The `Scenario` trait: what one simulated user does, and the run-wide context it sees.
+//!
+//! A scenario has three callbacks. [`Scenario::init`] runs once per run, on the controller,
+//! and builds the shared [`Scenario::State`]. [`Scenario::start`] is the body of one user: it
+//! runs inside that user's actor, on the arbiter that owns the user, and may await messages
+//! from other users or coordinator actions through its [`UserContext`]. [`Scenario::terminate`]
+//! runs once when the run finishes. Scenario futures need not be `Send`: each runs on one
+//! arbiter thread.
+//!
+//! Failures: `init` returning `Err` or panicking fails the start of the run. A user whose
+//! `start` returns `Err` or panics is a crash of that user only: it is reported (span
+//! `exception`, the `crashed` counter) and the run goes on. A `terminate` failure is reported
+//! and otherwise ignored.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::coordinator::Coordinators;
+use crate::telemetry::Telemetry;
+use crate::users::UserContext;
+
+/// What scenario callbacks return on failure.
+pub type ScenarioError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one simulated user does.
+///
+/// ```
+/// use amoc::scenario::{RunContext, Scenario, ScenarioError};
+/// use amoc::users::UserContext;
+///
+/// struct Hello;
+///
+/// impl Scenario for Hello {
+///     const NAME: &'static str = "hello";
+///     type State = ();
+///     type Message = ();
+///
+///     async fn init(&self, _: RunContext) -> Result<(), ScenarioError> {
+///         Ok(())
+///     }
+///
+///     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+///         println!("hello from user {}", user.user_id());
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Scenario: Send + Sync + Sized + 'static {
+    /// The name the scenario is registered and started under.
+    const NAME: &'static str;
+    /// Built by `init`, shared read-only by every user and by `terminate`.
+    type State: Send + Sync + Debug + 'static;
+    /// What a user's mailbox accepts from other users and coordinator actions.
+    type Message: Send + 'static;
+
+    /// Once per run, on the controller, inside the span `[amoc, scenario, init]`.
+    fn init(&self, ctx: RunContext) -> impl Future<Output = Result<Self::State, ScenarioError>>;
+
+    /// The body of one user, inside its actor, inside the span `[amoc, scenario, start]`.
+    fn start(&self, user: UserContext<Self>) -> impl Future<Output = Result<(), ScenarioError>>;
+
+    /// Once when the run finishes, inside the span `[amoc, scenario, terminate]`.
+    fn terminate(
+        &self,
+        state: Arc<Self::State>,
+        ctx: RunContext,
+    ) -> impl Future<Output = Result<(), ScenarioError>> {
+        let _ = (state, ctx);
+        async { Ok(()) }
+    }
+}
+
+/// What a run offers scenario code: telemetry, coordinators (and throttles and configuration,
+/// see the app). Cheap to clone, usable from any arbiter.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    scenario: Arc<str>,
+    telemetry: Telemetry,
+    coordinators: Coordinators,
+}
+
+impl RunContext {
+    /// A context for a run of `scenario`.
+    pub fn new(scenario: &str, telemetry: Telemetry, coordinators: Coordinators) -> Self {
+        Self {
+            scenario: Arc::from(scenario),
+            telemetry,
+            coordinators,
+        }
+    }
+
+    /// The scenario's name.
+    pub fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// The app's telemetry.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// The app's coordinators.
+    pub fn coordinators(&self) -> &Coordinators {
+        &self.coordinators
+    }
+}
