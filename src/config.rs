@@ -191,7 +191,9 @@ impl Config {
 
     /// Starts the [`ConfigActor`] on the current arbiter (inside an actix system).
     pub fn start(&self) -> Addr<ConfigActor> {
-        ConfigActor::new(self.clone()).start()
+        let addr = ConfigActor::new(self.clone()).start();
+        self.set_actor(Some(addr.clone()));
+        addr
     }
 
     /// A reader of the published table.
