@@ -33,7 +33,7 @@ pub(crate) fn notice(telemetry: &Telemetry, notice: Notice) {
                 text = %error.text,
                 expected = EXPECTED_FORM,
                 setting = %setting,
-                "cannot parse environment variable {variable}={:?} (expected {EXPECTED_FORM}), using default value",
+                "cannot parse environment variable {variable}={:?}, using default value",
                 error.text
             );
             telemetry.execute_with(&names::CONFIG_ENV, move || {
