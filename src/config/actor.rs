@@ -19,6 +19,24 @@ use crate::Value;
 /// Owns writes to a [`Config`]'s table: resolution at scenario start, runtime updates, reset.
 /// The table lives in the [`Config`] handle, so a restarted actor keeps it; a new actor
 /// registers itself with the handle when it starts.
+///
+/// ```
+/// use actix::Actor;
+/// use amoc::config::{Config, ConfigActor, ConfigError, MapEnv};
+/// # actix_rt::System::new().block_on(async {
+/// let config = Config::with_env(amoc::telemetry::Telemetry::new(), MapEnv::new());
+/// assert_eq!(config.reset().await, Err(ConfigError::Down));
+/// let _addr = ConfigActor::new(config.clone()).start(); // as a supervisor would start it
+/// // It registers with the handle once it has started.
+/// let mut result = Err(ConfigError::Down);
+/// for _ in 0..1000 {
+///     result = config.reset().await;
+///     if result.is_ok() { break; }
+///     tokio::task::yield_now().await;
+/// }
+/// assert_eq!(result, Ok(()));
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct ConfigActor {
     config: Config,

@@ -162,6 +162,19 @@ mod tests {
     }
 
     #[test]
+    fn default_that_is_not_a_value_is_invalid() {
+        let bad = std::collections::HashMap::from([(vec![1u8], 1u8)]);
+        let r = Declarations::collect([(
+            "c",
+            vec![ParamSpec::new("m", "map with list keys")
+                .default(bad)
+                .decl()],
+        )]);
+        assert!(matches!(r, Err(ConfigError::InvalidDeclaration(l))
+            if l.len() == 1 && l[0].0 == "m" && l[0].1.contains("default")));
+    }
+
+    #[test]
     fn last_override_wins_in_place() {
         let d = |name: &str, def: u32| ParamSpec::<u32>::new(name, "d").default(def);
         let decls = Declarations::collect([
