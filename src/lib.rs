@@ -6,6 +6,7 @@
     unreachable_pub
 )]
 
+pub mod config;
 pub mod coordinator;
 pub mod scenario;
 pub mod task;

@@ -1,0 +1,132 @@
+//! The errors of the configuration subsystem: [`ConfigError`] for declaring, resolving and
+//! updating, [`GetError`] for reading.
+
+use std::fmt;
+
+use crate::Value;
+
+/// Why one parameter's value was refused (SPEC 8.2, step 4).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailureReason {
+    /// The verification function returned [`Verdict::Reject`](super::Verdict::Reject).
+    Rejected,
+    /// The verification function returned [`Verdict::RejectWith`](super::Verdict::RejectWith).
+    RejectedWith(String),
+    /// The value (or its absence) is not one of the allowed values, listed here.
+    NotOneOf(Vec<Value>),
+    /// The value does not convert to the declared type, named here.
+    TypeMismatch(String),
+    /// The parameter is required and has no value.
+    Required,
+    /// The verification function panicked with this message.
+    Panicked(String),
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::Rejected => f.write_str("rejected"),
+            FailureReason::RejectedWith(r) => write!(f, "rejected: {r}"),
+            FailureReason::NotOneOf(list) => {
+                f.write_str("not one of [")?;
+                for (i, v) in list.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            FailureReason::TypeMismatch(t) => write!(f, "type mismatch, expected {t}"),
+            FailureReason::Required => f.write_str("required but unset"),
+            FailureReason::Panicked(m) => write!(f, "verification panicked: {m}"),
+        }
+    }
+}
+
+/// One refused parameter: its name, the value it was given (`None` = unset) and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerificationFailure {
+    /// The parameter.
+    pub name: String,
+    /// The value that was verified, `None` when it was unset.
+    pub value: Option<Value>,
+    /// Why it was refused.
+    pub reason: FailureReason,
+}
+
+impl fmt::Display for VerificationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "{} = {v}: {}", self.name, self.reason),
+            None => write!(f, "{} (unset): {}", self.name, self.reason),
+        }
+    }
+}
+
+/// Errors of declaring, resolving ([`Config::start_scenario`](super::Config::start_scenario))
+/// and updating ([`Config::update_settings`](super::Config::update_settings)) parameters.
+/// When one is returned, nothing was published or changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// Declarations that are invalid, each with its reason (bad name, empty description,
+    /// empty `OneOf`, a default that is not representable as a value).
+    #[error("invalid parameter declarations: {}", list_pairs(.0))]
+    InvalidDeclaration(Vec<(String, String)>),
+    /// Two components declare the same name and the second does not override.
+    #[error("parameter {name:?} declared by {first_owner:?} and again by {second_owner:?} without overriding")]
+    ParameterOverriding {
+        /// The parameter.
+        name: String,
+        /// The component that declared it first.
+        first_owner: String,
+        /// The component that declared it again.
+        second_owner: String,
+    },
+    /// Settings name parameters nobody declared (in the order given).
+    #[error("undefined parameters: {}", .0.join(", "))]
+    UndefinedParameters(Vec<String>),
+    /// Runtime changes of parameters that are read-only, each with its owner.
+    #[error("read-only parameters: {}", list_pairs(.0))]
+    ReadOnlyParameters(Vec<(String, String)>),
+    /// Values refused by verification, in declaration order.
+    #[error("verification failed: {}", list_failures(.0))]
+    VerificationFailed(Vec<VerificationFailure>),
+    /// The config actor is not running.
+    #[error("config actor is not running")]
+    Down,
+}
+
+fn list_pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(a, b)| format!("{a} ({b})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_failures(list: &[VerificationFailure]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Errors of reading a parameter through [`ConfigView`](super::ConfigView).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GetError {
+    /// No such parameter is declared (also emits `[amoc, config, get]`).
+    #[error("parameter {0:?} is not declared")]
+    Undeclared(String),
+    /// The parameter is declared but has no value.
+    #[error("parameter {0:?} is unset")]
+    Unset(String),
+    /// The stored value does not convert to the requested type.
+    #[error("parameter {name:?} is not a {expected}")]
+    TypeMismatch {
+        /// The parameter.
+        name: String,
+        /// The requested type.
+        expected: String,
+    },
+}
