@@ -8,5 +8,6 @@
 
 pub mod task;
 pub mod telemetry;
+pub mod throttle;
 
 pub use serde_json::Value;
