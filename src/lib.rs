@@ -11,6 +11,7 @@ pub mod coordinator;
 pub mod scenario;
 pub mod task;
 pub mod telemetry;
+pub mod throttle;
 pub mod users;
 
 pub use serde_json::Value;

@@ -1,0 +1,117 @@
+//! Named throttles (SPEC 6): limits on how often actions pass, shared by every user on every
+//! arbiter and changeable while the test runs.
+//!
+//! A [`Throttles`] handle (cheap to clone, `Send + Sync`, usable from any arbiter) starts
+//! throttles by name with a [`ThrottleConfig`]: a rate per interval (default interval 60 s),
+//! unlimited, a concurrency limit (interval 0) or an inter-arrival time. Callers then
+//! [`wait`](Throttles::wait) for a [`Permit`], [`send`](Throttles::send) a message that is
+//! delivered when allowed, or [`run`](Throttles::run) a future when allowed.
+//!
+//! # Guarantees (finite rate `r` per interval `I`)
+//!
+//! * **G1 window bound.** In every half-open window of length `I` after the last change,
+//!   at most `r` permits are granted (`Permit::granted_at` is the decision time). A window
+//!   spanning a change holds at most `max(r_old, r_new)`; the first grant after a change comes
+//!   no earlier than the last one before it plus `I / r_new`.
+//! * **G2 no bursts.** Grants are spaced evenly by `I / r` (at high rates: what accrued per
+//!   1 ms tick). An idle throttle banks one tick's worth (at least one permit): a lone request
+//!   passes at once, a crowd does not.
+//! * **G3 accuracy.** While requests wait continuously, grants reach at least 99 % of the rate
+//!   (minus one tick's batch) from 1 per hour to millions per second; a late timer's missed
+//!   allowance is caught up for at most 10 ms.
+//! * **Concurrency mode** (interval 0, rate `n`): at most `n` permits outstanding; a `wait`
+//!   permit until it is dropped, a `run` permit until its future ends (or panics), a `send`
+//!   permit until the message is in the recipient's mailbox.
+//! * **Unlimited**: `wait` returns at once, touching no shard and no actor.
+//!
+//! # Changes, pause, stop
+//!
+//! * A rate change, a gradual step, `pause` and `resume` apply at once to every request
+//!   already waiting, on every arbiter: nothing is stranded. Waiters on one arbiter are served
+//!   FIFO.
+//! * `pause` holds every waiting and new request (nothing is lost; running concurrency-mode
+//!   actions go on). `resume` re-applies the current configuration. `change_rate` while paused
+//!   stores the new configuration and stays paused. Both are idempotent.
+//! * `stop` fails every waiting `wait` and `run` with [`ThrottleError::Stopped`] (none hangs),
+//!   discards undelivered `send`s (reported once as a `pending requests dropped` warning) and
+//!   cancels a gradual plan. A dropped `wait` future withdraws its request.
+//! * Unknown names are errors ([`ThrottleError::NoSuchThrottle`]), never crashes.
+//!
+//! # Design
+//!
+//! Each throttle has a shared core (mode flags read lock-free per request), an owner actor
+//! ([`owner::Owner`]) that makes every state change, and one *shard* per arbiter that uses it:
+//! the shard queues its arbiter's requests locally and a ticker task on that arbiter grants
+//! them, taking permits from the throttle's rate ledger once per tick (1 ms), not once per
+//! request. The ledger is the pure [`schedule::Schedule`]; when several shards wait, what is
+//! available is divided among them with [`schedule::split_from`] in proportion to their
+//! waiting requests, in shares that sum exactly to it, so the shards together never exceed the
+//! rate. Concurrency mode is one shared atomic counter.
+//!
+//! The registry (name → throttle) holds each throttle's core and thus its last configuration,
+//! so that an owner re-created under a supervisor comes back with it (see [`owner`]).
+//!
+//! ```
+//! use amoc::throttle::{ThrottleConfig, Throttles, StartOutcome};
+//! use amoc::telemetry::Telemetry;
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let throttles = Throttles::new(Telemetry::new());
+//! let started = throttles.start("login", ThrottleConfig::rate(600)).await.unwrap();
+//! assert_eq!(started, StartOutcome::Started);
+//! let permit = throttles.wait("login").await.unwrap(); // the first one passes at once
+//! drop(permit);
+//! throttles.stop("login").await.unwrap();
+//! # });
+//! ```
+
+mod config;
+mod core;
+mod error;
+pub mod gradual;
+mod handle;
+pub mod owner;
+mod permit;
+pub mod schedule;
+mod shard;
+
+use std::time::Duration;
+
+pub use config::{Rate, ThrottleConfig, DEFAULT_INTERVAL, MAX_INTERVAL_MS};
+pub use error::{RunError, StartOutcome, ThrottleError};
+pub use gradual::{GradualPlan, GradualSchedule, PlanRate, Steps};
+pub use handle::{Reservation, Throttles};
+pub use permit::{Permit, RunHandle};
+
+/// The name of the throttle the controller reserves for starting users (SPEC 5.3).
+pub const USER_RATE: &str = "user_rate";
+
+/// What [`Throttles::info`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleInfo {
+    /// The current rate (a paused throttle reports the configuration it resumes with).
+    pub rate: Rate,
+    /// The current interval (0: concurrency mode).
+    pub interval: Duration,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// The gradual change in progress, if any.
+    pub gradual: Option<GradualInfo>,
+    /// Requests waiting, over all arbiters.
+    pub waiting: u64,
+    /// Concurrency-mode permits outstanding.
+    pub in_flight: u64,
+    /// Permits granted since the throttle started.
+    pub granted: u64,
+}
+
+/// A gradual change in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GradualInfo {
+    /// The last step applied (0 ..= steps).
+    pub step: u64,
+    /// The number of steps, K.
+    pub steps: u64,
+    /// When the next step applies.
+    pub next_at: tokio::time::Instant,
+}

@@ -1,0 +1,326 @@
+//! The shared state of one throttle: its mode (read lock-free on every request), the rate
+//! ledger (locked once per shard tick, never per request), the concurrency counter, the
+//! per-arbiter shards and the last configuration.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::ThreadId;
+
+use dashmap::DashMap;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::schedule::{split_from, Schedule};
+use super::shard::Shard;
+use super::{Permit, Rate, ThrottleConfig};
+use crate::telemetry::{monotonic_time, names, Telemetry};
+use crate::{measurements, metadata, Value};
+
+pub(crate) const RATE: u8 = 0;
+pub(crate) const UNLIMITED: u8 = 1;
+pub(crate) const CONCURRENCY: u8 = 2;
+pub(crate) const STOPPED: u8 = 3;
+pub(crate) const PAUSED: u8 = 0x10;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The rate ledger: the pure schedule plus each shard's demand, used to split what is
+/// available among the shards that wait.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    schedule: Option<Schedule>,
+    demand: Vec<u64>,
+    turn: usize,
+}
+
+impl Ledger {
+    /// Grants up to `want` to shard `idx` at `now`; returns the count and when to try again.
+    pub(crate) fn claim(&mut self, now: u64, idx: usize, want: u64) -> (u64, Option<u64>) {
+        if self.demand.len() <= idx {
+            self.demand.resize(idx + 1, 0);
+        }
+        let idle = self.demand.iter().all(|&d| d == 0);
+        self.demand[idx] = want;
+        let Some(s) = self.schedule.as_mut() else {
+            return (0, None);
+        };
+        let avail = s.available(now, idle);
+        let others = self
+            .demand
+            .iter()
+            .enumerate()
+            .any(|(i, &d)| i != idx && d > 0);
+        let share = if others && avail > 0 {
+            self.turn = self.turn.wrapping_add(1);
+            split_from(avail, &self.demand, self.turn)[idx]
+        } else {
+            avail
+        };
+        let n = share.min(want);
+        s.record(now, n);
+        (n, s.next_at(now))
+    }
+
+    pub(crate) fn set_demand(&mut self, idx: usize, d: u64) {
+        if let Some(x) = self.demand.get_mut(idx) {
+            *x = d;
+        }
+    }
+}
+
+/// One throttle's shared state.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) name: Arc<str>,
+    pub(crate) telemetry: Telemetry,
+    state: AtomicU8,
+    conc_limit: AtomicU64,
+    in_flight: AtomicU64,
+    granted: AtomicU64,
+    pub(crate) waiting: AtomicU64,
+    ledger: Mutex<Ledger>,
+    shards: DashMap<ThreadId, Arc<Shard>>,
+    next_shard: AtomicUsize,
+    pub(crate) changed: Notify,
+    origin: Instant,
+    config: Mutex<ThrottleConfig>,
+}
+
+impl Core {
+    pub(crate) fn new(name: &str, config: ThrottleConfig, telemetry: Telemetry) -> Arc<Self> {
+        let core = Arc::new(Self {
+            name: Arc::from(name),
+            telemetry,
+            state: AtomicU8::new(RATE),
+            conc_limit: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            granted: AtomicU64::new(0),
+            waiting: AtomicU64::new(0),
+            ledger: Mutex::new(Ledger::default()),
+            shards: DashMap::new(),
+            next_shard: AtomicUsize::new(0),
+            changed: Notify::new(),
+            origin: Instant::now(),
+            config: Mutex::new(config),
+        });
+        core.configure(config);
+        core
+    }
+
+    /// Nanoseconds on this throttle's clock.
+    pub(crate) fn now_ns(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// The last configuration (the one a re-created owner comes back with).
+    pub(crate) fn config(&self) -> ThrottleConfig {
+        *lock(&self.config)
+    }
+
+    /// Stores `config` and applies it to the mode and the ledger (keeps the pause bit).
+    pub(crate) fn configure(&self, config: ThrottleConfig) {
+        *lock(&self.config) = config;
+        if self.state() & PAUSED == 0 {
+            self.apply();
+        }
+    }
+
+    /// Applies the stored configuration: a new epoch for the schedule (SPEC 6.4 G1).
+    fn apply(&self) {
+        let config = self.config();
+        let kind = match config.limit() {
+            Rate::Unlimited => UNLIMITED,
+            Rate::Finite(n) if config.interval().is_zero() => {
+                self.conc_limit.store(n, Ordering::Release);
+                CONCURRENCY
+            }
+            Rate::Finite(r) => {
+                let now = self.now_ns();
+                let mut ledger = lock(&self.ledger);
+                match ledger.schedule.as_mut() {
+                    Some(s) => s.reconfigure(r, config.interval(), now),
+                    None => ledger.schedule = Some(Schedule::new(r, config.interval(), now)),
+                }
+                RATE
+            }
+        };
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & 0x0f != STOPPED).then_some((s & PAUSED) | kind)
+            });
+        self.changed.notify_waiters();
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & 0x0f != STOPPED).then_some(s & !PAUSED)
+            });
+        if paused {
+            self.state.fetch_or(PAUSED, Ordering::AcqRel);
+            self.changed.notify_waiters();
+        } else {
+            // `resume` re-applies the current configuration.
+            self.apply();
+        }
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.state() & PAUSED != 0
+    }
+
+    /// Marks the throttle stopped and fails every waiting request. Returns the number of
+    /// undelivered sends discarded.
+    pub(crate) fn stop(&self) -> u64 {
+        self.state.store(STOPPED, Ordering::Release);
+        self.changed.notify_waiters();
+        let shards: Vec<Arc<Shard>> = self.shards.iter().map(|e| e.value().clone()).collect();
+        shards.iter().map(|s| s.fail_all(self)).sum()
+    }
+
+    /// A permit without queueing, when the mode allows it: unlimited, or a free slot in
+    /// concurrency mode with nobody queued.
+    pub(crate) fn fast_permit(self: &Arc<Self>) -> Option<Permit> {
+        match self.state() {
+            UNLIMITED => {
+                self.count_grants(1);
+                Some(Permit::new(Instant::now(), None))
+            }
+            CONCURRENCY if self.waiting.load(Ordering::Acquire) == 0 => {
+                (self.acquire_slots(1) == 1).then(|| {
+                    self.count_grants(1);
+                    Permit::new(Instant::now(), Some(self.clone()))
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes up to `want` concurrency slots; returns how many.
+    pub(crate) fn acquire_slots(&self, want: u64) -> u64 {
+        let limit = self.conc_limit.load(Ordering::Acquire);
+        let mut got = 0;
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                got = limit.saturating_sub(cur).min(want);
+                (got > 0).then_some(cur + got)
+            });
+        got
+    }
+
+    pub(crate) fn release_slot(&self) {
+        let prev = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+        if prev.is_err() {
+            self.process(
+                "error",
+                "throttle has invalid in_flight",
+                Some(("n", 0.into())),
+            );
+        }
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            self.changed.notify_waiters();
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn granted(&self) -> u64 {
+        self.granted.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` grants and emits one `execute` per grant.
+    pub(crate) fn count_grants(&self, n: u64) {
+        self.granted.fetch_add(n, Ordering::Relaxed);
+        for _ in 0..n {
+            self.telemetry.execute_with(&names::THROTTLE_EXECUTE, || {
+                (
+                    measurements! { "count" => 1u64 },
+                    metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
+                )
+            });
+        }
+    }
+
+    pub(crate) fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        lock(&self.ledger)
+    }
+
+    /// This thread's shard, created on first use.
+    pub(crate) fn local_shard(&self) -> Arc<Shard> {
+        let id = std::thread::current().id();
+        if let Some(s) = self.shards.get(&id) {
+            return s.clone();
+        }
+        self.shards
+            .entry(id)
+            .or_insert_with(|| {
+                let idx = self.next_shard.fetch_add(1, Ordering::Relaxed);
+                Arc::new(Shard::new(idx))
+            })
+            .clone()
+    }
+
+    pub(crate) fn emit_request(&self) {
+        self.telemetry.execute_with(&names::THROTTLE_REQUEST, || {
+            (
+                measurements! { "count" => 1u64 },
+                metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
+            )
+        });
+    }
+
+    pub(crate) fn emit_rate(&self, config: ThrottleConfig, msg: Option<&str>) {
+        self.telemetry.execute_with(&names::THROTTLE_RATE, || {
+            let m = match config.limit() {
+                Rate::Unlimited => measurements! { "rate" => f64::INFINITY },
+                Rate::Finite(r) => {
+                    measurements! { "rate" => r, "interval" => config.interval_ms() }
+                }
+            };
+            let mut md = metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() };
+            if let Some(msg) = msg {
+                md.insert("msg", msg);
+            }
+            (m, md)
+        });
+    }
+
+    /// Emits `[amoc, throttle, process]` at `level` with `msg` and one optional extra key.
+    pub(crate) fn process(
+        &self,
+        level: &'static str,
+        msg: &str,
+        extra: Option<(&'static str, Value)>,
+    ) {
+        self.telemetry.execute_with(&names::THROTTLE_PROCESS, || {
+            let mut m = crate::telemetry::Measurements::new();
+            m.insert(level, 1u64);
+            let mut md = metadata! {
+                "log_level" => level, "msg" => msg, "name" => &*self.name,
+                "monotonic_time" => monotonic_time(),
+            };
+            if let Some((k, v)) = extra {
+                md.insert(k, v);
+            }
+            (m, md)
+        });
+    }
+
+    /// Requests waiting on every shard.
+    pub(crate) fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,340 @@
+//! The rate schedule of SPEC 6.4 as plain data and pure functions, apart from any actor.
+//!
+//! Time is a `u64` of nanoseconds on the throttle's own clock. A [`Schedule`] holds one
+//! finite-rate configuration `(r, I)`:
+//!
+//! * **Allowance.** `A(t) = ⌊(t − epoch)·r / I⌋ + 1` permits since the epoch (0 before it);
+//!   the granted count never exceeds `A(t)`, so grants follow an even schedule with spacing
+//!   `δ = I / r` (at high rates, batches of what accrued since the last tick).
+//! * **Banking (G2).** When nobody was waiting, unused allowance is forfeited down to
+//!   `b = max(1, ⌈r·g / I⌉)` permits (one tick `g` = 1 ms); while requests wait, allowance
+//!   missed by a late timer is kept for at most `H` = 10 ms.
+//! * **Window bound (G1).** A sliding log of the grants of the last `I` refuses any grant that
+//!   would put more than `r` grants in a half-open window of length `I`.
+//! * **Changes.** [`Schedule::reconfigure`] starts a new epoch no earlier than the last grant
+//!   plus `I / r_new`, and keeps the log, so a window spanning the change holds at most
+//!   `max(r_old, r_new)`.
+//!
+//! [`split`] divides an amount into shares proportional to weights that sum exactly to it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The timer tick `g`: 1 ms.
+pub const TICK: Duration = Duration::from_millis(1);
+/// How much allowance missed by a late timer may be caught up, `H`: 10 ms.
+pub const CATCH_UP: Duration = Duration::from_millis(10);
+
+const TICK_NS: u128 = 1_000_000;
+const CATCH_UP_NS: u128 = 10_000_000;
+
+/// The allowance model and grant log of one finite-rate configuration.
+///
+/// ```
+/// use std::time::Duration;
+/// use amoc::throttle::schedule::Schedule;
+/// let mut s = Schedule::new(10, Duration::from_secs(1), 0);
+/// assert_eq!(s.claim(0, 100, true), 1); // the first grant is immediate
+/// assert_eq!(s.claim(50_000_000, 100, false), 0); // spacing is 100 ms
+/// assert_eq!(s.next_at(50_000_000), Some(100_000_000));
+/// assert_eq!(s.claim(100_000_000, 100, false), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    rate: u64,
+    interval_ns: u64,
+    epoch: u64,
+    granted: u64,
+    bank: u64,
+    catch_up: u64,
+    log: VecDeque<(u64, u64)>,
+    in_window: u64,
+    last_grant: Option<u64>,
+    total: u64,
+}
+
+fn ceil_div(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        return u128::MAX;
+    }
+    a / b + u128::from(a % b != 0)
+}
+
+fn sat_u64(v: u128) -> u64 {
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+impl Schedule {
+    /// A schedule of `rate` per `interval` (interval at least 1 ns; rate 0 grants nothing)
+    /// whose epoch is `now`.
+    pub fn new(rate: u64, interval: Duration, now: u64) -> Self {
+        let mut s = Self {
+            rate: 0,
+            interval_ns: 1,
+            epoch: now,
+            granted: 0,
+            bank: 1,
+            catch_up: 1,
+            log: VecDeque::new(),
+            in_window: 0,
+            last_grant: None,
+            total: 0,
+        };
+        s.set(rate, interval, now);
+        s
+    }
+
+    fn set(&mut self, rate: u64, interval: Duration, epoch: u64) {
+        self.rate = rate;
+        self.interval_ns = sat_u64(interval.as_nanos()).max(1);
+        let i = u128::from(self.interval_ns);
+        let r = u128::from(rate);
+        self.bank = sat_u64(ceil_div(r * TICK_NS, i)).max(1);
+        self.catch_up = sat_u64(ceil_div(r * CATCH_UP_NS, i)).max(self.bank);
+        self.epoch = epoch;
+        self.granted = 0;
+    }
+
+    /// Applies a new `(rate, interval)` at `now`: a new epoch no earlier than the last grant
+    /// plus `interval / rate`; the grant log is kept.
+    pub fn reconfigure(&mut self, rate: u64, interval: Duration, now: u64) {
+        let i = interval.as_nanos().max(1);
+        let epoch = match (self.last_grant, rate) {
+            (Some(last), r) if r > 0 => {
+                let spacing = sat_u64(ceil_div(i, u128::from(r)));
+                now.max(last.saturating_add(spacing))
+            }
+            _ => now,
+        };
+        self.set(rate, interval, epoch);
+    }
+
+    /// The rate per interval.
+    pub fn rate(&self) -> u64 {
+        self.rate
+    }
+
+    /// The interval in nanoseconds.
+    pub fn interval_ns(&self) -> u64 {
+        self.interval_ns
+    }
+
+    /// `b`: how many permits an idle throttle banks (one tick's worth, at least 1).
+    pub fn bank(&self) -> u64 {
+        self.bank
+    }
+
+    /// Grants made since this schedule was created (all configurations).
+    pub fn total_granted(&self) -> u64 {
+        self.total
+    }
+
+    /// `A(t)`: the permits allowed since the epoch.
+    pub fn allowance(&self, t: u64) -> u64 {
+        if t < self.epoch {
+            return 0;
+        }
+        let elapsed = u128::from(t - self.epoch);
+        sat_u64(elapsed * u128::from(self.rate) / u128::from(self.interval_ns)).saturating_add(1)
+    }
+
+    fn expire(&mut self, t: u64) {
+        while let Some(&(at, n)) = self.log.front() {
+            if at.saturating_add(self.interval_ns) <= t {
+                self.in_window -= n;
+                self.log.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// How many permits may be granted at `t`. `idle`: no request was waiting before this
+    /// one, so unused allowance beyond one tick's worth is forfeited; otherwise beyond `H`.
+    pub fn available(&mut self, t: u64, idle: bool) -> u64 {
+        if self.rate == 0 {
+            return 0;
+        }
+        self.expire(t);
+        let a = self.allowance(t);
+        let cap = if idle { self.bank } else { self.catch_up };
+        self.granted = self.granted.max(a.saturating_sub(cap));
+        let by_allowance = a.saturating_sub(self.granted);
+        let by_window = self.rate.saturating_sub(self.in_window);
+        by_allowance.min(by_window)
+    }
+
+    /// Records `n` grants at `t` (callers grant at most [`available`](Self::available)).
+    pub fn record(&mut self, t: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.granted = self.granted.saturating_add(n);
+        self.in_window = self.in_window.saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        match self.log.back_mut() {
+            Some((at, m)) if *at == t => *m += n,
+            _ => self.log.push_back((t, n)),
+        }
+        self.last_grant = Some(t);
+    }
+
+    /// Grants up to `want` permits at `t` and returns how many.
+    pub fn claim(&mut self, t: u64, want: u64, idle: bool) -> u64 {
+        let n = self.available(t, idle).min(want);
+        self.record(t, n);
+        n
+    }
+
+    /// The earliest time `≥ t` at which a permit could be available, `None` if never (rate 0).
+    pub fn next_at(&self, t: u64) -> Option<u64> {
+        if self.rate == 0 {
+            return None;
+        }
+        let by_allowance = if self.granted == 0 {
+            self.epoch
+        } else {
+            let wait = ceil_div(
+                u128::from(self.granted) * u128::from(self.interval_ns),
+                u128::from(self.rate),
+            );
+            sat_u64(u128::from(self.epoch) + wait)
+        };
+        let mut by_window = t;
+        if self.in_window >= self.rate {
+            // The window frees up when enough of the oldest entries leave it.
+            let mut left = self.in_window;
+            for &(at, n) in &self.log {
+                left -= n.min(left);
+                if at.saturating_add(self.interval_ns) > t && left < self.rate {
+                    by_window = at.saturating_add(self.interval_ns);
+                    break;
+                }
+            }
+        }
+        Some(t.max(by_allowance).max(by_window))
+    }
+}
+
+/// Splits `total` into shares proportional to `weights` that sum exactly to `total` (largest
+/// remainder; ties go to the lower index). All-zero or empty weights: equal shares.
+///
+/// ```
+/// use amoc::throttle::schedule::split;
+/// assert_eq!(split(10, &[1, 1, 1]), vec![4, 3, 3]);
+/// assert_eq!(split(7, &[0, 5, 0]), vec![0, 7, 0]);
+/// assert_eq!(split(5, &[0, 0]), vec![3, 2]);
+/// ```
+pub fn split(total: u64, weights: &[u64]) -> Vec<u64> {
+    split_from(total, weights, 0)
+}
+
+/// [`split`] with ties of the remainder going first to index `first`, then upwards
+/// (cyclically): rotating `first` keeps a small amount from always favouring one share.
+///
+/// ```
+/// use amoc::throttle::schedule::split_from;
+/// assert_eq!(split_from(1, &[5, 5], 1), vec![0, 1]);
+/// ```
+pub fn split_from(total: u64, weights: &[u64], first: usize) -> Vec<u64> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let sum: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    let equal;
+    let (weights, sum) = if sum == 0 {
+        equal = vec![1u64; weights.len()];
+        (&equal[..], weights.len() as u128)
+    } else {
+        (weights, sum)
+    };
+    let t = u128::from(total);
+    let mut shares: Vec<u64> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
+    let mut given: u128 = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        let p = t * u128::from(w);
+        let q = p / sum;
+        given += q;
+        shares.push(sat_u64(q));
+        rems.push((p % sum, i));
+    }
+    let mut left = t - given;
+    let n = weights.len();
+    let order = |i: usize| (i + n - first % n) % n;
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(order(a.1).cmp(&order(b.1))));
+    for &(rem, i) in &rems {
+        // Σ rem / sum = left and every rem < sum, so the first `left` remainders are > 0.
+        if left == 0 {
+            break;
+        }
+        let _ = rem;
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn even_spacing_and_bank() {
+        let mut s = Schedule::new(10, Duration::from_secs(1), 0);
+        assert_eq!(s.claim(0, 5, true), 1);
+        assert_eq!(s.claim(99 * MS, 5, false), 0);
+        assert_eq!(s.claim(100 * MS, 5, false), 1);
+        // Idle for 10 s: only one permit is banked.
+        assert_eq!(s.claim(10_000 * MS, 5, true), 1);
+        assert_eq!(s.claim(10_001 * MS, 5, false), 0);
+    }
+
+    #[test]
+    fn reconfigure_keeps_spacing() {
+        let mut s = Schedule::new(1, Duration::from_secs(60), 0);
+        assert_eq!(s.claim(0, 1, true), 1);
+        s.reconfigure(60_000, Duration::from_secs(60), 10 * MS);
+        assert_eq!(s.claim(10 * MS, 100, false), 1);
+        assert_eq!(s.claim(20 * MS, 100, false), 10);
+    }
+
+    #[test]
+    fn rate_zero_never() {
+        let mut s = Schedule::new(0, Duration::from_secs(60), 0);
+        assert_eq!(s.claim(0, 1, true), 0);
+        assert_eq!(s.next_at(0), None);
+    }
+
+    #[test]
+    fn window_blocks_after_decrease() {
+        let mut s = Schedule::new(1000, Duration::from_secs(1), 0);
+        let mut t = 0;
+        let mut n = 0;
+        while t < 1000 * MS {
+            n += s.claim(t, u64::MAX, false);
+            t += MS;
+        }
+        assert!(n >= 999, "{n}");
+        s.reconfigure(10, Duration::from_secs(1), t);
+        assert_eq!(s.claim(t, 10, false), 0);
+        let next = s.next_at(t).unwrap();
+        assert!(next > t);
+    }
+
+    #[test]
+    fn split_sums() {
+        assert_eq!(split(0, &[1, 2]), vec![0, 0]);
+        assert_eq!(split(3, &[1, 1, 1, 1]), vec![1, 1, 1, 0]);
+        assert_eq!(
+            split(u64::MAX, &[u64::MAX, 1])
+                .iter()
+                .map(|&x| u128::from(x))
+                .sum::<u128>(),
+            u128::from(u64::MAX)
+        );
+        assert!(split(1, &[]).is_empty());
+    }
+}

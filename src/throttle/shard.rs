@@ -1,0 +1,212 @@
+//! Per-arbiter shards: each arbiter (thread) that uses a throttle gets its own FIFO queue
+//! and its own ticker task, so waiting requests are served from local state; the only shared
+//! steps are one ledger claim (or one atomic update in concurrency mode) per tick.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::core::{Core, CONCURRENCY, PAUSED, RATE, STOPPED, UNLIMITED};
+use super::schedule::TICK;
+use super::{Permit, ThrottleError};
+
+/// How long a ticker with nothing to do sleeps before re-checking (changes wake it earlier).
+const IDLE_RECHECK: Duration = Duration::from_millis(50);
+
+/// A queued request.
+pub(crate) enum Waiter {
+    /// A `wait` (or `run`) caller.
+    Wait(oneshot::Sender<Result<Permit, ThrottleError>>),
+    /// A `send`: delivers its message when granted.
+    Deliver(Box<dyn FnOnce(Permit) + Send>),
+}
+
+impl Waiter {
+    fn is_gone(&self) -> bool {
+        matches!(self, Waiter::Wait(tx) if tx.is_closed())
+    }
+
+    fn grant(self, permit: Permit) {
+        match self {
+            Waiter::Wait(tx) => {
+                let _ = tx.send(Ok(permit));
+            }
+            Waiter::Deliver(f) => f(permit),
+        }
+    }
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Waiter::Wait(_) => "Wait",
+            Waiter::Deliver(_) => "Deliver",
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    waiters: VecDeque<Waiter>,
+    ticker: bool,
+    idle_tick: bool,
+}
+
+/// One arbiter's part of a throttle.
+#[derive(Debug)]
+pub(crate) struct Shard {
+    idx: usize,
+    queue: Mutex<Queue>,
+}
+
+enum Step {
+    Done,
+    Until(Instant),
+}
+
+impl Shard {
+    pub(crate) fn new(idx: usize) -> Self {
+        Self {
+            idx,
+            queue: Mutex::new(Queue::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `waiter` (FIFO) and makes sure this shard's ticker runs.
+    pub(crate) fn enqueue(
+        self: &Arc<Self>,
+        core: &Arc<Core>,
+        waiter: Waiter,
+    ) -> Result<(), ThrottleError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ThrottleError::NoRuntime)?;
+        let mut q = self.lock();
+        if core.state() == STOPPED {
+            return Err(ThrottleError::Stopped);
+        }
+        q.waiters.push_back(waiter);
+        core.waiting.fetch_add(1, Ordering::AcqRel);
+        if !q.ticker {
+            q.ticker = true;
+            drop(q);
+            runtime.spawn(ticker(core.clone(), self.clone()));
+        }
+        Ok(())
+    }
+
+    /// Fails every waiting request with `Stopped`; returns how many sends were discarded.
+    pub(crate) fn fail_all(&self, core: &Core) -> u64 {
+        let drained: Vec<Waiter> = self.lock().waiters.drain(..).collect();
+        core.waiting
+            .fetch_sub(drained.len() as u64, Ordering::AcqRel);
+        let mut sends = 0;
+        for w in drained {
+            match w {
+                Waiter::Wait(tx) => {
+                    let _ = tx.send(Err(ThrottleError::Stopped));
+                }
+                Waiter::Deliver(_) => sends += 1,
+            }
+        }
+        sends
+    }
+
+    /// One tick: grants what the mode allows now, FIFO, and says when to tick again.
+    fn tick(&self, core: &Arc<Core>) -> Step {
+        let now = Instant::now();
+        let mut q = self.lock();
+        let state = core.state();
+        if state == STOPPED || (q.waiters.is_empty() && q.idle_tick) {
+            q.ticker = false;
+            drop(q);
+            core.ledger().set_demand(self.idx, 0);
+            return Step::Done;
+        }
+        if q.waiters.is_empty() {
+            // Stay one more tick, so a steady stream of requests does not respawn tickers.
+            q.idle_tick = true;
+            core.ledger().set_demand(self.idx, 0);
+            return Step::Until(now + TICK);
+        }
+        q.idle_tick = false;
+        // Withdrawn requests (dropped `wait` futures) at the head do not take a permit.
+        while q.waiters.front().is_some_and(Waiter::is_gone) {
+            q.waiters.pop_front();
+            core.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        let want = q.waiters.len() as u64;
+        if state & PAUSED != 0 || want == 0 {
+            return Step::Until(now + if want == 0 { TICK } else { IDLE_RECHECK });
+        }
+        let (n, next, slots) = match state {
+            UNLIMITED => (want, None, false),
+            CONCURRENCY => (core.acquire_slots(want), None, true),
+            RATE => {
+                let (n, next) = core.ledger().claim(core.now_ns(), self.idx, want);
+                (n, next, false)
+            }
+            _ => (0, None, false),
+        };
+        let mut batch = Vec::with_capacity(n as usize);
+        while (batch.len() as u64) < n {
+            match q.waiters.pop_front() {
+                Some(w) if w.is_gone() => {}
+                Some(w) => batch.push(w),
+                None => break,
+            }
+        }
+        let left = q.waiters.len() as u64;
+        drop(q);
+        core.waiting.fetch_sub(want - left, Ordering::AcqRel);
+        if slots {
+            // Slots taken for requests withdrawn meanwhile go back.
+            for _ in batch.len() as u64..n {
+                core.release_slot();
+            }
+        }
+        core.count_grants(batch.len() as u64);
+        for w in batch {
+            let slot = slots.then(|| core.clone());
+            w.grant(Permit::new(now, slot));
+        }
+        let again = now + TICK;
+        if left == 0 {
+            return Step::Until(again);
+        }
+        match (state, next) {
+            (RATE, Some(at)) => {
+                let at_ns = at.saturating_sub(core.now_ns());
+                Step::Until(again.max(now + Duration::from_nanos(at_ns)))
+            }
+            (RATE, None) | (CONCURRENCY, _) => Step::Until(now + IDLE_RECHECK),
+            _ => Step::Until(again),
+        }
+    }
+}
+
+/// The ticker of one shard: ticks while requests wait, sleeping until the next permit is
+/// due or the throttle changes (rate change, pause, resume, stop, a freed slot).
+async fn ticker(core: Arc<Core>, shard: Arc<Shard>) {
+    loop {
+        let notified = core.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match shard.tick(&core) {
+            Step::Done => return,
+            Step::Until(at) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = &mut notified => {}
+                }
+            }
+        }
+    }
+}
