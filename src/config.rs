@@ -98,6 +98,7 @@
 mod actor;
 mod declare;
 mod env;
+mod erased;
 mod error;
 mod report;
 mod resolve;
