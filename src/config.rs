@@ -70,7 +70,8 @@
 //! variable, its text and the expected form, and the `[amoc, config, env]` event) and the
 //! parameter resolves as if the variable were unset. A value that parses but has the wrong
 //! type (`AMOC_INTERVAL_MS=fast` for a `u64`) is a verification failure
-//! ([`FailureReason::TypeMismatch`]) and stops the start.
+//! ([`FailureReason::TypeMismatch`]) and stops the start. Text that is valid JSON keeps its
+//! JSON type: a `String` parameter set to digits needs JSON quotes (`AMOC_NAME='"600"'`).
 //!
 //! # Reading
 //!
@@ -98,6 +99,7 @@
 mod actor;
 mod declare;
 mod env;
+mod erased;
 mod error;
 mod report;
 mod resolve;

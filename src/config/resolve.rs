@@ -3,8 +3,8 @@
 
 use super::declare::Declarations;
 use super::env::{lookup, EnvLookup, EnvSource, ValueParseError};
+use super::erased::Stored;
 use super::error::{ConfigError, FailureReason, VerificationFailure};
-use super::spec::Stored;
 use crate::Value;
 
 /// Something to report (telemetry and a log line) that does not by itself fail the call.

@@ -1,9 +1,10 @@
 //! Planning a runtime update (SPEC 8.4) as a pure function; the caller stores the plan.
 
 use super::declare::Declarations;
+use super::erased::Stored;
 use super::error::ConfigError;
 use super::resolve::{undeclared, verify_one, Notice};
-use super::spec::{Stored, UpdateKind};
+use super::spec::UpdateKind;
 use crate::Value;
 
 /// Checks `settings` against the declarations and current values, in SPEC order:

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::declare::Declarations;
+use super::erased::Stored;
 use super::error::GetError;
 use super::report;
-use super::spec::Stored;
 use crate::telemetry::Telemetry;
 use crate::Value;
 
