@@ -181,11 +181,16 @@ impl Config {
 
     /// A configuration reading `env` instead of the process environment.
     pub fn with_env(telemetry: Telemetry, env: impl EnvSource + 'static) -> Self {
+        Self::with_env_arc(telemetry, Arc::new(env))
+    }
+
+    /// As [`with_env`](Self::with_env), with a shared source.
+    pub fn with_env_arc(telemetry: Telemetry, env: Arc<dyn EnvSource>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 table: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
                 telemetry,
-                env: Arc::new(env),
+                env,
                 actor: Mutex::new(None),
             }),
         }

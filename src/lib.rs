@@ -6,7 +6,9 @@
     unreachable_pub
 )]
 
+pub mod app;
 pub mod config;
+pub mod controller;
 pub mod coordinator;
 pub mod scenario;
 pub mod task;

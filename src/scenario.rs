@@ -16,8 +16,10 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::config::{ConfigView, ParamDecl};
 use crate::coordinator::Coordinators;
 use crate::telemetry::Telemetry;
+use crate::throttle::Throttles;
 use crate::users::UserContext;
 
 /// What scenario callbacks return on failure.
@@ -54,6 +56,11 @@ pub trait Scenario: Send + Sync + Sized + 'static {
     /// What a user's mailbox accepts from other users and coordinator actions.
     type Message: Send + 'static;
 
+    /// The parameters this scenario declares (or overrides); see [`crate::config`].
+    fn params(&self) -> Vec<ParamDecl> {
+        Vec::new()
+    }
+
     /// Once per run, on the controller, inside the span `[amoc, scenario, init]`.
     fn init(&self, ctx: RunContext) -> impl Future<Output = Result<Self::State, ScenarioError>>;
 
@@ -71,21 +78,31 @@ pub trait Scenario: Send + Sync + Sized + 'static {
     }
 }
 
-/// What a run offers scenario code: telemetry, coordinators (and throttles and configuration,
-/// see the app). Cheap to clone, usable from any arbiter.
+/// What a run offers scenario code: telemetry, configuration, throttles and coordinators.
+/// Cheap to clone, usable from any arbiter.
 #[derive(Debug, Clone)]
 pub struct RunContext {
     scenario: Arc<str>,
     telemetry: Telemetry,
+    config: ConfigView,
+    throttles: Throttles,
     coordinators: Coordinators,
 }
 
 impl RunContext {
     /// A context for a run of `scenario`.
-    pub fn new(scenario: &str, telemetry: Telemetry, coordinators: Coordinators) -> Self {
+    pub fn new(
+        scenario: &str,
+        telemetry: Telemetry,
+        config: ConfigView,
+        throttles: Throttles,
+        coordinators: Coordinators,
+    ) -> Self {
         Self {
             scenario: Arc::from(scenario),
             telemetry,
+            config,
+            throttles,
             coordinators,
         }
     }
@@ -98,6 +115,16 @@ impl RunContext {
     /// The app's telemetry.
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
+    }
+
+    /// The run's configuration (lock-free reads).
+    pub fn config(&self) -> &ConfigView {
+        &self.config
+    }
+
+    /// The app's throttles.
+    pub fn throttles(&self) -> &Throttles {
+        &self.throttles
     }
 
     /// The app's coordinators.

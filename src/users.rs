@@ -21,7 +21,7 @@
 //! never waits on a user; a user is counted running only between registration and its end,
 //! so no counter can underflow.
 
-mod actor;
+pub(crate) mod actor;
 mod context;
 mod inbox;
 mod shard;
@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use actor::Deliver;
 pub use context::{UserContext, UserRef};
 pub use inbox::Received;
-pub(crate) use shard::{ShardRun, UserShard};
 pub use shard::{Candidates, MarkForRemoval, SpawnUsers, StopAll, StopUser};
+pub(crate) use shard::{ShardRun, UserShard};
 
 /// A user's id: from 1 in each run, allocated in increasing order, never reused in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,7 +5,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture,
+};
 use futures::future::LocalBoxFuture;
 
 use super::context::UserContext;
@@ -13,8 +15,8 @@ use super::inbox::{Inbox, StopTarget};
 use super::shard::ShardShared;
 use super::UserId;
 use crate::scenario::{RunContext, Scenario, ScenarioError};
-use crate::telemetry::{names, Metadata};
 use crate::task::{self, AbortHandle};
+use crate::telemetry::{names, Metadata};
 use crate::Value;
 
 /// Mailbox capacity of a user.

@@ -10,9 +10,11 @@ use actix::{Addr, Recipient};
 use super::actor::{Deliver, RunData, UserActor};
 use super::inbox::{self, Inbox, Received};
 use super::{SendError, UserId};
+use crate::config::ConfigView;
 use crate::coordinator::Coordinators;
 use crate::scenario::{RunContext, Scenario};
 use crate::telemetry::Telemetry;
+use crate::throttle::Throttles;
 
 /// The context of one user, handed to [`Scenario::start`].
 pub struct UserContext<S: Scenario> {
@@ -55,6 +57,16 @@ impl<S: Scenario> UserContext<S> {
     /// The app's coordinators.
     pub fn coordinators(&self) -> &Coordinators {
         self.run.context.coordinators()
+    }
+
+    /// The app's throttles.
+    pub fn throttles(&self) -> &Throttles {
+        self.run.context.throttles()
+    }
+
+    /// The run's configuration (lock-free reads).
+    pub fn config(&self) -> &ConfigView {
+        self.run.context.config()
     }
 
     /// A handle other users and coordinator actions can send messages to.

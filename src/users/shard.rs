@@ -178,7 +178,9 @@ impl Actor for UserShard {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(100), |act, _| act.shared.apply_deferred());
+        ctx.run_interval(Duration::from_millis(100), |act, _| {
+            act.shared.apply_deferred()
+        });
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -306,7 +308,9 @@ impl Handler<MarkForRemoval> for UserShard {
         {
             let mut st = self.shared.state.borrow_mut();
             for id in msg.ids {
-                let Some(e) = st.users.get_mut(&id) else { continue };
+                let Some(e) = st.users.get_mut(&id) else {
+                    continue;
+                };
                 if e.phase != Phase::Running || (msg.force && e.forced) || (!msg.force && e.asked) {
                     continue;
                 }

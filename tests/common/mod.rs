@@ -31,6 +31,8 @@ impl Handler<EventBatch> for Forward {
     }
 }
 
+pub mod scenarios;
+
 /// What a [`Forward`] handler passes on: the event and the handler's config.
 pub type Forwarded = (Arc<Event>, Arc<amoc::Value>);
 

@@ -1,0 +1,237 @@
+//! The app: wires telemetry, configuration, throttles, coordinators, user shards and the
+//! controller together, and shuts them down in order.
+//!
+//! Start-up order: telemetry, config, throttles, coordinators, one user shard per arbiter,
+//! controller. Shutdown runs in reverse: the controller ends the run (users asked to stop,
+//! aborted after the removal grace, `terminate` called), then the shards and their arbiters
+//! stop, then coordinators and throttles, and telemetry last, after every handler queue is
+//! delivered, so the last events of a run arrive.
+//!
+//! ```
+//! use amoc::app::App;
+//! use amoc::scenario::{RunContext, Scenario, ScenarioError};
+//! use amoc::users::UserContext;
+//!
+//! struct Idle;
+//! impl Scenario for Idle {
+//!     const NAME: &'static str = "idle";
+//!     type State = ();
+//!     type Message = ();
+//!     async fn init(&self, _: RunContext) -> Result<(), ScenarioError> { Ok(()) }
+//!     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+//!         user.stopping().await;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let app = App::builder().scenario(Idle).shards(2).start().await.unwrap();
+//! let settings = vec![("user_rate".to_owned(), "infinity".into())];
+//! app.controller().run("idle", 10, settings).await.unwrap();
+//! app.shutdown().await;
+//! # });
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use actix_rt::Arbiter;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, EnvSource, ProcessEnv};
+use crate::controller::{Controller, ControllerLoop, ErasedScenario, Registered, Shared};
+use crate::coordinator::Coordinators;
+use crate::scenario::Scenario;
+use crate::telemetry::{Telemetry, DEFAULT_REPORT_PERIOD};
+use crate::throttle::Throttles;
+use crate::users::{ShardCounters, UserShard};
+
+/// The default grace before a forced stop aborts a user.
+pub const DEFAULT_REMOVAL_GRACE: Duration = Duration::from_secs(2);
+
+/// Errors of building an app.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// Two scenarios share a name.
+    #[error("scenario {0:?} is registered twice")]
+    DuplicateScenario(&'static str),
+    /// Zero shards asked for.
+    #[error("at least one user shard is needed")]
+    NoShards,
+}
+
+/// Builds an [`App`].
+pub struct AppBuilder {
+    scenarios: HashMap<&'static str, Arc<dyn ErasedScenario>>,
+    duplicate: Option<&'static str>,
+    shards: usize,
+    removal_grace: Duration,
+    report_period: Duration,
+    env: Arc<dyn EnvSource>,
+}
+
+impl std::fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("scenarios", &self.scenarios.keys().collect::<Vec<_>>())
+            .field("shards", &self.shards)
+            .field("removal_grace", &self.removal_grace)
+            .finish()
+    }
+}
+
+impl AppBuilder {
+    /// Registers a scenario under its `NAME`.
+    pub fn scenario<S: Scenario>(mut self, scenario: S) -> Self {
+        let erased: Arc<dyn ErasedScenario> = Arc::new(Registered(Arc::new(scenario)));
+        if self.scenarios.insert(S::NAME, erased).is_some() {
+            self.duplicate.get_or_insert(S::NAME);
+        }
+        self
+    }
+
+    /// Number of user shards, one arbiter (thread) each. Default: the number of cores.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n;
+        self
+    }
+
+    /// How long a forced stop waits before aborting a user. Default 2 s.
+    pub fn removal_grace(mut self, grace: Duration) -> Self {
+        self.removal_grace = grace;
+        self
+    }
+
+    /// Period of telemetry drop reports. Default 1 s.
+    pub fn telemetry_report_period(mut self, period: Duration) -> Self {
+        self.report_period = period;
+        self
+    }
+
+    /// Where `AMOC_*` variables are read from. Default: the process environment.
+    pub fn env(mut self, env: impl EnvSource + 'static) -> Self {
+        self.env = Arc::new(env);
+        self
+    }
+
+    /// Starts the app. Must be called inside an actix system.
+    pub async fn start(self) -> Result<App, BuildError> {
+        if let Some(name) = self.duplicate {
+            return Err(BuildError::DuplicateScenario(name));
+        }
+        if self.shards == 0 {
+            return Err(BuildError::NoShards);
+        }
+        let telemetry = Telemetry::new();
+        telemetry.start_with(self.report_period);
+        let config = Config::with_env_arc(telemetry.clone(), self.env);
+        config.start();
+        let throttles = Throttles::new(telemetry.clone());
+        let coordinators = Coordinators::new(telemetry.clone());
+        let mut arbiters = Vec::with_capacity(self.shards);
+        let mut shards = Vec::with_capacity(self.shards);
+        let mut counters = Vec::with_capacity(self.shards);
+        for i in 0..self.shards {
+            let arbiter = Arbiter::new();
+            let c = Arc::new(ShardCounters::default());
+            let (c2, grace) = (c.clone(), self.removal_grace);
+            let index = i as u64;
+            shards.push(UserShard::start_in_arbiter(&arbiter.handle(), move |_| {
+                UserShard::new(index, c2, grace)
+            }));
+            counters.push(c);
+            arbiters.push(arbiter);
+        }
+        let shared = Arc::new(Shared::new(counters));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let controller_loop = ControllerLoop {
+            shared: shared.clone(),
+            scenarios: Arc::new(self.scenarios),
+            shards: shards.clone(),
+            telemetry: telemetry.clone(),
+            config: config.clone(),
+            throttles: throttles.clone(),
+            coordinators: coordinators.clone(),
+            run: None,
+        };
+        actix_rt::spawn(controller_loop.serve(rx));
+        let controller = Controller::new(tx, shared, config.clone(), telemetry.clone());
+        Ok(App {
+            telemetry,
+            config,
+            throttles,
+            coordinators,
+            controller,
+            shards,
+            arbiters,
+        })
+    }
+}
+
+/// A running amoc app.
+#[derive(Debug)]
+pub struct App {
+    telemetry: Telemetry,
+    config: Config,
+    throttles: Throttles,
+    coordinators: Coordinators,
+    controller: Controller,
+    shards: Vec<Addr<UserShard>>,
+    arbiters: Vec<Arbiter>,
+}
+
+impl App {
+    /// A builder with defaults: no scenario, one shard per core, 2 s removal grace.
+    pub fn builder() -> AppBuilder {
+        AppBuilder {
+            scenarios: HashMap::new(),
+            duplicate: None,
+            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            removal_grace: DEFAULT_REMOVAL_GRACE,
+            report_period: DEFAULT_REPORT_PERIOD,
+            env: Arc::new(ProcessEnv),
+        }
+    }
+
+    /// The controller.
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+    /// Telemetry: attach handlers here.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// The throttles.
+    pub fn throttles(&self) -> &Throttles {
+        &self.throttles
+    }
+    /// The coordinators.
+    pub fn coordinators(&self) -> &Coordinators {
+        &self.coordinators
+    }
+
+    /// Stops everything in order (see the module docs) and waits for it.
+    pub async fn shutdown(self) {
+        self.controller.shutdown().await;
+        for shard in &self.shards {
+            let _ = shard.send(crate::users::StopAll).await;
+        }
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        self.coordinators.stop_all().await;
+        for name in self.throttles.names() {
+            let _ = self.throttles.stop(&name).await;
+        }
+        self.telemetry.shutdown().await;
+        for arbiter in self.arbiters {
+            let _ = arbiter.join();
+        }
+    }
+}
