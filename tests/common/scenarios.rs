@@ -111,3 +111,36 @@ impl Scenario for Crashy {
         }
     }
 }
+
+/// Users register their mailbox and record every message they get.
+#[derive(Default, Clone)]
+pub struct Mailboxes {
+    pub refs: Arc<std::sync::Mutex<std::collections::HashMap<u64, amoc::users::UserRef<String>>>>,
+    pub got: Arc<std::sync::Mutex<Vec<(u64, String)>>>,
+}
+
+impl Scenario for Mailboxes {
+    const NAME: &'static str = "mailboxes";
+    type State = ();
+    type Message = String;
+
+    async fn init(&self, _: RunContext) -> Result<(), ScenarioError> {
+        Ok(())
+    }
+
+    async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+        let id = user.user_id().0;
+        self.refs.lock().unwrap().insert(id, user.me());
+        loop {
+            match user.recv().await {
+                Received::Message(m) => self.got.lock().unwrap().push((id, m)),
+                Received::StopRequested => {
+                    assert!(user.stop_requested());
+                    self.got.lock().unwrap().push((id, "stop requested".into()));
+                    return Ok(());
+                }
+                Received::Timeout => {}
+            }
+        }
+    }
+}
