@@ -6,6 +6,7 @@
     unreachable_pub
 )]
 
+pub mod supervisor;
 pub mod task;
 // pub mod telemetry;
 

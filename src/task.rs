@@ -60,7 +60,16 @@ where
     A: Actor<Context = Context<A>>,
     F: FnOnce(TaskExit) + 'static,
 {
-    let ctx = Context::<A>::new();
+    spawn_context(Context::new(), actor, on_exit)
+}
+
+/// Like [`spawn_local`], with a context prepared by the caller (for instance with futures
+/// already spawned into it with `AsyncContext::spawn`).
+pub fn spawn_context<A, F>(ctx: Context<A>, actor: A, on_exit: F) -> (Addr<A>, AbortHandle)
+where
+    A: Actor<Context = Context<A>>,
+    F: FnOnce(TaskExit) + 'static,
+{
     let addr = ctx.address();
     let fut = ctx.into_future(actor);
     let handle = tokio::task::spawn_local(fut);
