@@ -51,6 +51,11 @@ pub(crate) trait Core: Sized + 'static {
     fn command(&mut self, cmd: Self::Cmd) -> impl Future<Output = Outcome>;
 }
 
+/// Retry a failed restart.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Retry(u64);
+
 /// A management call.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -87,13 +92,13 @@ impl<C: Core> Runner<C> {
         match outcome {
             Outcome::Continue => {}
             Outcome::Retry(token) => {
-                // yield first, so a failing restart loop never starves the arbiter
-                let retry = async { tokio::task::yield_now().await }.into_actor(self);
-                ctx.spawn(retry.map(move |(), act, ctx| {
-                    if !act.stopping {
-                        act.run(ctx, move |c| c.on_retry(token).boxed_local(), Self::apply);
-                    }
-                }));
+                // through the mailbox, after a yield: management calls and shutdown are
+                // served between attempts, and a failing loop never starves the arbiter
+                let me = ctx.address();
+                tokio::task::spawn_local(async move {
+                    tokio::task::yield_now().await;
+                    me.do_send(Retry(token));
+                });
             }
             Outcome::Exit(reason) => self.exit(reason, ctx),
         }
@@ -154,6 +159,16 @@ impl<C: Core> Handler<ChildExited> for Runner<C> {
             move |c| c.on_exit(msg.key, msg.reason).boxed_local(),
             Self::apply,
         );
+    }
+}
+
+impl<C: Core> Handler<Retry> for Runner<C> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Retry, ctx: &mut Context<Self>) {
+        if !self.stopping {
+            self.run(ctx, move |c| c.on_retry(msg.0).boxed_local(), Self::apply);
+        }
     }
 }
 

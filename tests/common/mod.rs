@@ -19,6 +19,10 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ()>,
 {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     actix_rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -86,6 +90,8 @@ pub enum Mode {
     Ignore,
     /// Return an error.
     Fail,
+    /// Return an error once, then start.
+    FailOnce,
     /// Panic in the start function.
     Panic,
     /// Sleep this long, then fail.
@@ -182,6 +188,10 @@ pub async fn start_worker(starter: ChildStarter, id: String, ctl: Ctl, log: Log)
         }
         Mode::Ignore => Ok(Start::Ignore),
         Mode::Fail => Err(StartError::new("start failed on purpose")),
+        Mode::FailOnce => {
+            ctl.set(Mode::Start);
+            Err(StartError::new("start failed once on purpose"))
+        }
         Mode::Panic => panic!("start panicked on purpose"),
         Mode::SlowFail(d) => {
             tokio::time::sleep(d).await;
