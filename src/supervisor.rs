@@ -99,7 +99,7 @@ pub use errors::{ChildError, StartError, SupervisorStartError};
 pub use exit::{ChildContext, ExitReason, StopRequest};
 pub use info::{ChildCounts, ChildInfo, ChildStarted, ChildState};
 pub use spec::{
-    validate_all, AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, SpecError, Start,
-    StartFn, StartFuture, Strategy, SupFlags, DEFAULT_WORKER_SHUTDOWN,
+    validate_all, AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, SpecError, Start, StartFn,
+    StartFuture, Strategy, SupFlags, DEFAULT_WORKER_SHUTDOWN,
 };
 pub use static_sup::{Init, Started, Supervisor, SupervisorRef};

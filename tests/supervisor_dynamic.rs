@@ -19,9 +19,12 @@ async fn running<A: Clone + Send + 'static>(sup: &DynamicSupervisorRef<A>) -> Ve
 #[test]
 fn simple_one_for_one() {
     run(|| async {
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), template(&Ctl::default(), &Log::default()))
-            .await
-            .unwrap();
+        let sup = DynamicSupervisor::start(
+            flags(Strategy::OneForOne),
+            template(&Ctl::default(), &Log::default()),
+        )
+        .await
+        .unwrap();
         let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
         let b = sup.start_child("b".into()).await.unwrap().child.unwrap();
         kill(&a).await;
@@ -59,7 +62,9 @@ fn simple_one_for_one_escalation() {
     run(|| async {
         let ctl = Ctl::default();
         let f = SupFlags::default().intensity(4, Duration::from_secs(3600));
-        let sup = DynamicSupervisor::start(f, template(&ctl, &Log::default())).await.unwrap();
+        let sup = DynamicSupervisor::start(f, template(&ctl, &Log::default()))
+            .await
+            .unwrap();
         let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
         let b = sup.start_child("b".into()).await.unwrap().child.unwrap();
         ctl.set(Mode::Fail);
@@ -73,17 +78,24 @@ fn simple_one_for_one_escalation() {
 fn simple_one_for_one_shutdown() {
     run(|| async {
         let log = Log::default();
-        let fast = template(&Ctl::new(Mode::StartDeaf), &log).with_shutdown(Shutdown::Timeout(Duration::from_secs(1)));
-        let slow = template(&Ctl::new(Mode::StartDeaf), &log).with_shutdown(Shutdown::Timeout(Duration::from_secs(5)));
+        let fast = template(&Ctl::new(Mode::StartDeaf), &log)
+            .with_shutdown(Shutdown::Timeout(Duration::from_secs(1)));
+        let slow = template(&Ctl::new(Mode::StartDeaf), &log)
+            .with_shutdown(Shutdown::Timeout(Duration::from_secs(5)));
         for (t, min, max) in [(fast, 1, 2), (slow, 5, 6)] {
-            let sup = DynamicSupervisor::start(SupFlags::default(), t).await.unwrap();
+            let sup = DynamicSupervisor::start(SupFlags::default(), t)
+                .await
+                .unwrap();
             for i in 0..10 {
                 sup.start_child(format!("c{i}")).await.unwrap();
             }
             let t0 = tokio::time::Instant::now();
             assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
             let took = t0.elapsed();
-            assert!(took >= Duration::from_secs(min) && took < Duration::from_secs(max), "{took:?}");
+            assert!(
+                took >= Duration::from_secs(min) && took < Duration::from_secs(max),
+                "{took:?}"
+            );
         }
     });
 }
@@ -92,9 +104,10 @@ fn simple_one_for_one_shutdown() {
 fn simple_one_for_one_restart_ignore() {
     run(|| async {
         let ctl = Ctl::default();
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
-            .await
-            .unwrap();
+        let sup =
+            DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
+                .await
+                .unwrap();
         let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
         ctl.set(Mode::Ignore);
         kill(&a).await;
@@ -108,10 +121,15 @@ fn simple_one_for_one_restart_ignore() {
 fn max_children() {
     run(|| async {
         let f = SupFlags::default().max_children(2);
-        let sup = DynamicSupervisor::start(f, template(&Ctl::default(), &Log::default())).await.unwrap();
+        let sup = DynamicSupervisor::start(f, template(&Ctl::default(), &Log::default()))
+            .await
+            .unwrap();
         let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
         sup.start_child("b".into()).await.unwrap();
-        assert_eq!(sup.start_child("c".into()).await.unwrap_err(), ChildError::MaxChildren);
+        assert_eq!(
+            sup.start_child("c".into()).await.unwrap_err(),
+            ChildError::MaxChildren
+        );
         sup.terminate_child(&a).await.unwrap();
         sup.start_child("c".into()).await.unwrap();
     });
@@ -121,7 +139,9 @@ fn max_children() {
 fn dynamic_transient_normal_exit_removes_the_child() {
     run(|| async {
         let t = template(&Ctl::default(), &Log::default()).with_restart(Restart::Transient);
-        let sup = DynamicSupervisor::start(SupFlags::default(), t).await.unwrap();
+        let sup = DynamicSupervisor::start(SupFlags::default(), t)
+            .await
+            .unwrap();
         let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
         exit(&a, ExitReason::Normal).await;
         settle().await;

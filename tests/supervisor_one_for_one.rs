@@ -11,7 +11,11 @@ use common::*;
 #[test]
 fn one_for_one() {
     run(|| async {
-        let sup = start_sup(flags(Strategy::OneForOne), vec![worker("child1"), worker("child2")]).await;
+        let sup = start_sup(
+            flags(Strategy::OneForOne),
+            vec![worker("child1"), worker("child2")],
+        )
+        .await;
         let (c1, c2) = (child(&sup, "child1").await, child(&sup, "child2").await);
         kill(&c1).await;
         let n1 = replaced(&sup, "child1", &c1).await;
@@ -29,7 +33,11 @@ fn one_for_one() {
 pub async fn escalation(strategy: Strategy) {
     let ctl = Ctl::default();
     let f = SupFlags::new(strategy).intensity(4, Duration::from_secs(3600));
-    let sup = start_sup(f, vec![spec("child1", &ctl, &Log::default()), worker("child2")]).await;
+    let sup = start_sup(
+        f,
+        vec![spec("child1", &ctl, &Log::default()), worker("child2")],
+    )
+    .await;
     let (c1, c2) = (child(&sup, "child1").await, child(&sup, "child2").await);
     ctl.set(Mode::Fail);
     kill(&c1).await;
@@ -63,7 +71,10 @@ fn failed_restart_is_retried_through_the_mailbox() {
         ctl.set(Mode::SlowFail(Duration::from_millis(100)));
         kill(&c1).await;
         settle().await;
-        assert_eq!(sup.which_child("child1").await.unwrap().state, ChildState::Restarting);
+        assert_eq!(
+            sup.which_child("child1").await.unwrap().state,
+            ChildState::Restarting
+        );
         ctl.set(Mode::Start);
         let n = replaced(&sup, "child1", &c1).await;
         assert_eq!(ping(&n).await.as_deref(), Some("child1"));
@@ -82,7 +93,11 @@ async fn panic_on_second_arbiter_restarts_only_that_child() {
             let handle = handle.clone();
             async move {
                 let (_, h) = starter
-                    .spawn_on(&handle, move |cx| Worker { id: id.into(), cx, log: Log::default() })
+                    .spawn_on(&handle, move |cx| Worker {
+                        id: id.into(),
+                        cx,
+                        log: Log::default(),
+                    })
                     .await?;
                 Ok(Start::Started(h, None))
             }

@@ -41,7 +41,11 @@ fn rest_for_one_other_child_fails_restart() {
         let f = flags(Strategy::RestForOne).intensity(10, Duration::from_secs(3600));
         let sup = start_sup(
             f,
-            vec![spec("child1", &Ctl::default(), &log), spec("child2", &Ctl::default(), &log), spec("child3", &ctl3, &log)],
+            vec![
+                spec("child1", &Ctl::default(), &log),
+                spec("child2", &Ctl::default(), &log),
+                spec("child3", &ctl3, &log),
+            ],
         )
         .await;
         let c2 = child(&sup, "child2").await;
@@ -50,7 +54,10 @@ fn rest_for_one_other_child_fails_restart() {
         kill(&c2).await;
         settle().await;
         // child3 failed once; the retry restarted it alone, child2 was not restarted again
-        assert_eq!(log.take(), ["stop child2", "stop child3", "start child2", "start child3"]);
+        assert_eq!(
+            log.take(),
+            ["stop child2", "stop child3", "start child2", "start child3"]
+        );
         assert_eq!(counts(&sup).await, [3, 3, 0, 3]);
     });
 }
@@ -60,7 +67,11 @@ fn rest_for_one_escalation() {
     run(|| async {
         let ctl = Ctl::default();
         let f = SupFlags::new(Strategy::RestForOne).intensity(4, Duration::from_secs(3600));
-        let sup = start_sup(f, vec![spec("child1", &ctl, &Log::default()), worker("child2")]).await;
+        let sup = start_sup(
+            f,
+            vec![spec("child1", &ctl, &Log::default()), worker("child2")],
+        )
+        .await;
         let (c1, c2) = (child(&sup, "child1").await, child(&sup, "child2").await);
         ctl.set(Mode::Fail);
         kill(&c1).await;
@@ -74,12 +85,18 @@ fn order_of_children() {
     run(|| async {
         let log = Log::default();
         let ids = ["c1", "c2", "c3", "c4", "c5"];
-        let specs = ids.iter().map(|id| spec(id, &Ctl::default(), &log)).collect();
+        let specs = ids
+            .iter()
+            .map(|id| spec(id, &Ctl::default(), &log))
+            .collect();
         let sup = start_sup(flags(Strategy::RestForOne), specs).await;
         assert_eq!(log.starts(), ids);
         kill(&child(&sup, "c3").await).await;
         settle().await;
-        assert_eq!(log.take(), ["stop c3", "stop c5", "stop c4", "start c3", "start c4", "start c5"]);
+        assert_eq!(
+            log.take(),
+            ["stop c3", "stop c5", "stop c4", "start c3", "start c4", "start c5"]
+        );
         within(sup.stop()).await;
         assert_eq!(log.stops(), ["c5", "c4", "c3", "c2", "c1"]);
     });

@@ -9,7 +9,11 @@ use amoc::supervisor::*;
 use common::*;
 
 async fn one_child(restart: Restart) -> (SupervisorRef, ChildRef) {
-    let sup = start_sup(flags(Strategy::OneForOne), vec![worker("child1").with_restart(restart)]).await;
+    let sup = start_sup(
+        flags(Strategy::OneForOne),
+        vec![worker("child1").with_restart(restart)],
+    )
+    .await;
     let c = child(&sup, "child1").await;
     (sup, c)
 }
@@ -27,13 +31,19 @@ async fn check_restarted(restart: Restart, reason: Option<ExitReason>) {
 
 async fn check_not_restarted(restart: Restart, reason: ExitReason, left: [usize; 4]) {
     let (sup, c) = one_child(restart).await;
-    assert_eq!(exit(&c, reason).await.is_normal(), true);
+    assert!(exit(&c, reason).await.is_normal());
     settle().await;
     assert_eq!(counts(&sup).await, left);
     if restart == Restart::Transient {
-        assert_eq!(sup.which_child("child1").await.unwrap().state, ChildState::NotRunning);
+        assert_eq!(
+            sup.which_child("child1").await.unwrap().state,
+            ChildState::NotRunning
+        );
     } else {
-        assert_eq!(sup.which_child("child1").await.unwrap_err(), ChildError::NotFound);
+        assert_eq!(
+            sup.which_child("child1").await.unwrap_err(),
+            ChildError::NotFound
+        );
     }
 }
 
@@ -46,7 +56,11 @@ fn permanent_normal() {
 fn permanent_shutdown() {
     run(|| async {
         check_restarted(Restart::Permanent, Some(ExitReason::Shutdown)).await;
-        check_restarted(Restart::Permanent, Some(ExitReason::ShutdownWith("x".into()))).await;
+        check_restarted(
+            Restart::Permanent,
+            Some(ExitReason::ShutdownWith("x".into())),
+        )
+        .await;
     });
 }
 
@@ -67,7 +81,12 @@ fn transient_normal() {
 fn transient_shutdown() {
     run(|| async {
         check_not_restarted(Restart::Transient, ExitReason::Shutdown, [1, 0, 0, 1]).await;
-        check_not_restarted(Restart::Transient, ExitReason::ShutdownWith("x".into()), [1, 0, 0, 1]).await;
+        check_not_restarted(
+            Restart::Transient,
+            ExitReason::ShutdownWith("x".into()),
+            [1, 0, 0, 1],
+        )
+        .await;
     });
 }
 
@@ -84,7 +103,9 @@ fn transient_panic_is_abnormal() {
     run(|| async {
         let (sup, c) = one_child(Restart::Transient).await;
         c.addr::<Worker>().unwrap().do_send(Crash);
-        assert!(matches!(within(c.wait()).await, ExitReason::Panicked(m) if m.contains("on purpose")));
+        assert!(
+            matches!(within(c.wait()).await, ExitReason::Panicked(m) if m.contains("on purpose"))
+        );
         replaced(&sup, "child1", &c).await;
     });
 }
@@ -98,7 +119,12 @@ fn temporary_normal() {
 fn temporary_shutdown() {
     run(|| async {
         check_not_restarted(Restart::Temporary, ExitReason::Shutdown, [0, 0, 0, 0]).await;
-        check_not_restarted(Restart::Temporary, ExitReason::ShutdownWith("x".into()), [0, 0, 0, 0]).await;
+        check_not_restarted(
+            Restart::Temporary,
+            ExitReason::ShutdownWith("x".into()),
+            [0, 0, 0, 0],
+        )
+        .await;
     });
 }
 
@@ -120,15 +146,27 @@ fn temporary_abnormal() {
 #[test]
 fn do_not_save_child_specs_for_temporary_children() {
     run(|| async {
-        for strategy in [Strategy::OneForOne, Strategy::OneForAll, Strategy::RestForOne] {
-            let sup = start_sup(flags(strategy).intensity(100, Duration::from_secs(3600)), vec![]).await;
+        for strategy in [
+            Strategy::OneForOne,
+            Strategy::OneForAll,
+            Strategy::RestForOne,
+        ] {
+            let sup = start_sup(
+                flags(strategy).intensity(100, Duration::from_secs(3600)),
+                vec![],
+            )
+            .await;
             for restart in [Restart::Permanent, Restart::Transient, Restart::Temporary] {
                 let spec = || worker("c").with_restart(restart);
                 // terminate_child
                 let c = sup.start_child(spec()).await.unwrap().child.unwrap();
                 sup.terminate_child("c").await.unwrap();
                 let kept = sup.which_child("c").await.is_ok();
-                assert_eq!(kept, restart != Restart::Temporary, "{strategy:?} {restart:?}");
+                assert_eq!(
+                    kept,
+                    restart != Restart::Temporary,
+                    "{strategy:?} {restart:?}"
+                );
                 if kept {
                     sup.delete_child("c").await.unwrap();
                 }
@@ -164,7 +202,9 @@ fn do_not_save_child_specs_for_temporary_children() {
 fn do_not_save_start_parameters_for_temporary_children() {
     run(|| async {
         let t = template(&Ctl::default(), &Log::default()).with_restart(Restart::Temporary);
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), t).await.unwrap();
+        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), t)
+            .await
+            .unwrap();
         let c = sup.start_child("t".into()).await.unwrap().child.unwrap();
         kill(&c).await;
         settle().await;

@@ -25,7 +25,11 @@ fn sup_stop_timeout() {
     run(|| async {
         let one = Shutdown::Timeout(Duration::from_secs(1));
         let deaf = spec("deaf", &Ctl::new(Mode::StartDeaf), &Log::default()).with_shutdown(one);
-        let sup = start_sup(flags(Strategy::OneForOne), vec![worker("c1").with_shutdown(one), deaf]).await;
+        let sup = start_sup(
+            flags(Strategy::OneForOne),
+            vec![worker("c1").with_shutdown(one), deaf],
+        )
+        .await;
         let (c1, d) = (child(&sup, "c1").await, child(&sup, "deaf").await);
         let t0 = tokio::time::Instant::now();
         assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
@@ -40,7 +44,9 @@ fn sup_stop_timeout_dynamic() {
     run(|| async {
         let one = Shutdown::Timeout(Duration::from_secs(1));
         let t = template(&Ctl::new(Mode::StartDeaf), &Log::default()).with_shutdown(one);
-        let sup = DynamicSupervisor::start(SupFlags::default(), t).await.unwrap();
+        let sup = DynamicSupervisor::start(SupFlags::default(), t)
+            .await
+            .unwrap();
         let d = sup.start_child("deaf".into()).await.unwrap().child.unwrap();
         assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
         assert_eq!(d.exit_reason(), Some(ExitReason::Killed));
@@ -63,10 +69,18 @@ fn sup_stop_brutal_kill() {
 fn sup_stop_brutal_kill_dynamic() {
     run(|| async {
         let t = template(&Ctl::default(), &Log::default()).with_shutdown(Shutdown::BrutalKill);
-        let sup = DynamicSupervisor::start(SupFlags::default(), t).await.unwrap();
+        let sup = DynamicSupervisor::start(SupFlags::default(), t)
+            .await
+            .unwrap();
         let mut refs = Vec::new();
         for i in 0..10 {
-            refs.push(sup.start_child(format!("c{i}")).await.unwrap().child.unwrap());
+            refs.push(
+                sup.start_child(format!("c{i}"))
+                    .await
+                    .unwrap()
+                    .child
+                    .unwrap(),
+            );
         }
         assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
         for r in refs {
@@ -96,7 +110,9 @@ fn sup_stop_race() {
         for info in sup.which_children().await.unwrap() {
             let i: usize = info.id[info.id.len() - 1..].parse().unwrap();
             let c = info.child().cloned().unwrap();
-            c.addr::<Worker>().unwrap().do_send(Exit(reasons[i].clone()));
+            c.addr::<Worker>()
+                .unwrap()
+                .do_send(Exit(reasons[i].clone()));
             expected.push((c, reasons[i].clone()));
         }
         // the stop request is queued behind the exit notices' causes
@@ -112,11 +128,16 @@ fn sup_stop_non_shutdown_exit_dynamic() {
     run(|| async {
         for restart in [Restart::Permanent, Restart::Transient, Restart::Temporary] {
             let t = template(&Ctl::default(), &Log::default()).with_restart(restart);
-            let sup = DynamicSupervisor::start(SupFlags::default().intensity(100, Duration::from_secs(1)), t)
-                .await
-                .unwrap();
+            let sup = DynamicSupervisor::start(
+                SupFlags::default().intensity(100, Duration::from_secs(1)),
+                t,
+            )
+            .await
+            .unwrap();
             let a = sup.start_child("a".into()).await.unwrap().child.unwrap();
-            a.addr::<Worker>().unwrap().do_send(Exit(ExitReason::Error("x".into())));
+            a.addr::<Worker>()
+                .unwrap()
+                .do_send(Exit(ExitReason::Error("x".into())));
             assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
             assert_eq!(a.exit_reason(), Some(ExitReason::Error("x".into())));
         }
@@ -137,7 +158,10 @@ fn killed_supervisor_takes_its_children_along() {
         let leaf = child(&inner, "leaf").await;
         // a start function that panics is an error, not a supervisor crash
         let boom = ChildSpec::new("boom", |_| async { panic!("in start") });
-        assert!(matches!(inner.start_child(boom).await, Err(ChildError::StartFailed(_))));
+        assert!(matches!(
+            inner.start_child(boom).await,
+            Err(ChildError::StartFailed(_))
+        ));
         assert_eq!(ping(&leaf).await.as_deref(), Some("leaf"));
         assert_eq!(kill(&inner_ref).await, ExitReason::Killed);
         assert_eq!(within(leaf.wait()).await, ExitReason::Killed);

@@ -12,7 +12,9 @@ fn sig(id: &str, restart: Restart) -> ChildSpec {
 }
 
 fn auto(auto: AutoShutdown) -> SupFlags {
-    flags(Strategy::OneForOne).intensity(10, Duration::from_secs(3600)).auto_shutdown(auto)
+    flags(Strategy::OneForOne)
+        .intensity(10, Duration::from_secs(3600))
+        .auto_shutdown(auto)
 }
 
 #[test]
@@ -59,7 +61,11 @@ fn significant_temporary() {
             assert_eq!(c2.exit_reason(), Some(ExitReason::Shutdown));
         }
         // terminate_child → no auto shutdown
-        let sup = start_sup(auto(AutoShutdown::AnySignificant), vec![sig("c1", Restart::Temporary)]).await;
+        let sup = start_sup(
+            auto(AutoShutdown::AnySignificant),
+            vec![sig("c1", Restart::Temporary)],
+        )
+        .await;
         sup.terminate_child("c1").await.unwrap();
         settle().await;
         assert_eq!(sup.exit_reason(), None);
@@ -80,7 +86,11 @@ fn significant_temporary() {
 #[test]
 fn significant_transient() {
     run(|| async {
-        let sup = start_sup(auto(AutoShutdown::AnySignificant), vec![sig("c1", Restart::Transient)]).await;
+        let sup = start_sup(
+            auto(AutoShutdown::AnySignificant),
+            vec![sig("c1", Restart::Transient)],
+        )
+        .await;
         let c = child(&sup, "c1").await;
         kill(&c).await;
         let c = replaced(&sup, "c1", &c).await;
@@ -109,10 +119,15 @@ fn significant_simple() {
         for a in [AutoShutdown::AnySignificant, AutoShutdown::AllSignificant] {
             let t = template(&Ctl::default(), &Log::default()).with_restart(Restart::Temporary);
             let r = DynamicSupervisor::start(SupFlags::default().auto_shutdown(a), t).await;
-            assert_eq!(r.unwrap_err(), SupervisorStartError::InvalidSpec(SpecError::AutoShutdownOnDynamic));
+            assert_eq!(
+                r.unwrap_err(),
+                SupervisorStartError::InvalidSpec(SpecError::AutoShutdownOnDynamic)
+            );
         }
         let t = template(&Ctl::default(), &Log::default());
-        assert!(DynamicSupervisor::start(SupFlags::default(), t).await.is_ok());
+        assert!(DynamicSupervisor::start(SupFlags::default(), t)
+            .await
+            .is_ok());
     });
 }
 
@@ -120,7 +135,10 @@ fn significant_simple() {
 fn significant_bystander() {
     run(|| async {
         let f = auto(AutoShutdown::AnySignificant);
-        let f = SupFlags { strategy: Strategy::OneForAll, ..f };
+        let f = SupFlags {
+            strategy: Strategy::OneForAll,
+            ..f
+        };
         let sup = start_sup(f, vec![worker("c1"), sig("c2", Restart::Temporary)]).await;
         let (c1, c2) = (child(&sup, "c1").await, child(&sup, "c2").await);
         kill(&c1).await;
@@ -142,7 +160,11 @@ fn significant_escalation() {
             })
             .with_restart(Restart::Transient)
             .with_significant(significant);
-            let flags = if significant { auto(AutoShutdown::AnySignificant) } else { auto(AutoShutdown::Never) };
+            let flags = if significant {
+                auto(AutoShutdown::AnySignificant)
+            } else {
+                auto(AutoShutdown::Never)
+            };
             let top = start_sup(flags, vec![inner, worker("other")]).await;
             let inner_ref = child(&top, "inner").await;
             let inner = SupervisorRef::from_child(&inner_ref).unwrap();
@@ -153,7 +175,10 @@ fn significant_escalation() {
                 assert_eq!(within(top.wait()).await, ExitReason::Shutdown);
             } else {
                 assert_eq!(top.exit_reason(), None);
-                assert_eq!(top.which_child("inner").await.unwrap().state, ChildState::NotRunning);
+                assert_eq!(
+                    top.which_child("inner").await.unwrap().state,
+                    ChildState::NotRunning
+                );
             }
         }
     });

@@ -70,7 +70,9 @@ fn ignore_simple(restart: Restart) {
     run(|| async move {
         let ctl = Ctl::new(Mode::Ignore);
         let t = template(&ctl, &Log::default()).with_restart(restart);
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), t).await.unwrap();
+        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), t)
+            .await
+            .unwrap();
         assert_eq!(sup.start_child("c1".into()).await.unwrap().child, None);
         ctl.set(Mode::Start);
         sup.start_child("c2".into()).await.unwrap();
@@ -116,7 +118,10 @@ fn sup_start_child_returns_error() {
         let sup = start_sup(flags(Strategy::OneForOne), vec![]).await;
         for mode in [Mode::Fail, Mode::Panic] {
             let s = spec("child1", &Ctl::new(mode), &Log::default());
-            assert!(matches!(sup.start_child(s).await, Err(ChildError::StartFailed(_))));
+            assert!(matches!(
+                sup.start_child(s).await,
+                Err(ChildError::StartFailed(_))
+            ));
         }
         assert_eq!(sup.which_children().await.unwrap(), vec![]);
     });
@@ -126,10 +131,14 @@ fn sup_start_child_returns_error() {
 fn sup_start_child_returns_error_simple() {
     run(|| async {
         let ctl = Ctl::new(Mode::Fail);
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
-            .await
-            .unwrap();
-        assert!(matches!(sup.start_child("a".into()).await, Err(ChildError::StartFailed(_))));
+        let sup =
+            DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
+                .await
+                .unwrap();
+        assert!(matches!(
+            sup.start_child("a".into()).await,
+            Err(ChildError::StartFailed(_))
+        ));
         assert_eq!(dcounts(&sup).await, [1, 0, 0, 0]);
     });
 }
@@ -138,11 +147,21 @@ fn sup_start_child_returns_error_simple() {
 fn sup_start_restart_child_returns_error() {
     run(|| async {
         let ctl = Ctl::default();
-        let sup = start_sup(flags(Strategy::OneForOne), vec![spec("child1", &ctl, &Log::default())]).await;
+        let sup = start_sup(
+            flags(Strategy::OneForOne),
+            vec![spec("child1", &ctl, &Log::default())],
+        )
+        .await;
         sup.terminate_child("child1").await.unwrap();
         ctl.set(Mode::Fail);
-        assert!(matches!(sup.restart_child("child1").await, Err(ChildError::StartFailed(_))));
-        assert_eq!(sup.which_child("child1").await.unwrap().state, ChildState::NotRunning);
+        assert!(matches!(
+            sup.restart_child("child1").await,
+            Err(ChildError::StartFailed(_))
+        ));
+        assert_eq!(
+            sup.which_child("child1").await.unwrap().state,
+            ChildState::NotRunning
+        );
     });
 }
 
@@ -151,17 +170,31 @@ fn sup_start_map() {
     run(|| async {
         let sup = start_sup(
             flags(Strategy::OneForOne),
-            vec![worker("w"), Supervisor::child_spec("s", || Init::Supervise(SupFlags::default(), vec![]))],
+            vec![
+                worker("w"),
+                Supervisor::child_spec("s", || Init::Supervise(SupFlags::default(), vec![])),
+            ],
         )
         .await;
         let w = sup.get_childspec("w").await.unwrap();
         assert_eq!(
             (w.restart, w.shutdown, w.kind, w.significant),
-            (Restart::Permanent, Shutdown::Timeout(Duration::from_secs(5)), ChildKind::Worker, false)
+            (
+                Restart::Permanent,
+                Shutdown::Timeout(Duration::from_secs(5)),
+                ChildKind::Worker,
+                false
+            )
         );
         let s = sup.get_childspec("s").await.unwrap();
-        assert_eq!((s.shutdown, s.kind), (Shutdown::Infinity, ChildKind::Supervisor));
-        assert_eq!(sup.get_childspec("x").await.unwrap_err(), ChildError::NotFound);
+        assert_eq!(
+            (s.shutdown, s.kind),
+            (Shutdown::Infinity, ChildKind::Supervisor)
+        );
+        assert_eq!(
+            sup.get_childspec("x").await.unwrap_err(),
+            ChildError::NotFound
+        );
         assert_eq!(counts(&sup).await, [2, 2, 1, 1]);
     });
 }
@@ -169,14 +202,27 @@ fn sup_start_map() {
 #[test]
 fn sup_start_map_simple() {
     run(|| async {
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), template(&Ctl::default(), &Log::default()))
-            .await
-            .unwrap();
+        let sup = DynamicSupervisor::start(
+            flags(Strategy::OneForOne),
+            template(&Ctl::default(), &Log::default()),
+        )
+        .await
+        .unwrap();
         let c = sup.start_child("a".into()).await.unwrap().child.unwrap();
         let t = sup.get_childspec(&c).await.unwrap();
-        assert_eq!((t.restart, t.shutdown, t.kind), (Restart::Permanent, DEFAULT_WORKER_SHUTDOWN, ChildKind::Worker));
+        assert_eq!(
+            (t.restart, t.shutdown, t.kind),
+            (
+                Restart::Permanent,
+                DEFAULT_WORKER_SHUTDOWN,
+                ChildKind::Worker
+            )
+        );
         sup.terminate_child(&c).await.unwrap();
-        assert_eq!(sup.get_childspec(&c).await.unwrap_err(), ChildError::NotFound);
+        assert_eq!(
+            sup.get_childspec(&c).await.unwrap_err(),
+            ChildError::NotFound
+        );
     });
 }
 
@@ -185,7 +231,10 @@ fn extra_return() {
     run(|| async {
         let ctl = Ctl::new(Mode::StartInfo);
         let sup = start_sup(flags(Strategy::OneForOne), vec![]).await;
-        let r = sup.start_child(spec("child1", &ctl, &Log::default())).await.unwrap();
+        let r = sup
+            .start_child(spec("child1", &ctl, &Log::default()))
+            .await
+            .unwrap();
         assert_eq!(r.info, Some(serde_json::json!({"info": true})));
         sup.terminate_child("child1").await.unwrap();
         let r = sup.restart_child("child1").await.unwrap();
@@ -201,9 +250,10 @@ fn extra_return() {
 fn simple_one_for_one_extra() {
     run(|| async {
         let ctl = Ctl::new(Mode::StartInfo);
-        let sup = DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
-            .await
-            .unwrap();
+        let sup =
+            DynamicSupervisor::start(flags(Strategy::OneForOne), template(&ctl, &Log::default()))
+                .await
+                .unwrap();
         let r = sup.start_child("a".into()).await.unwrap();
         assert!(r.info.is_some());
         let old = r.child.unwrap();
@@ -225,20 +275,32 @@ fn child_specs() {
     let f = SupFlags::default();
     let any = SupFlags::default().auto_shutdown(AutoShutdown::AnySignificant);
     let w = || worker("w");
-    assert_eq!(validate_all(&f, &[w(), w()]), Err(SpecError::DuplicateChildId("w".into())));
+    assert_eq!(
+        validate_all(&f, &[w(), w()]),
+        Err(SpecError::DuplicateChildId("w".into()))
+    );
     assert_eq!(worker("").validate(&f), Err(SpecError::EmptyId));
     assert_eq!(
         w().with_significant(true).validate(&any),
         Err(SpecError::SignificantPermanent("w".into()))
     );
     assert_eq!(
-        w().with_restart(Restart::Transient).with_significant(true).validate(&f),
+        w().with_restart(Restart::Transient)
+            .with_significant(true)
+            .validate(&f),
         Err(SpecError::SignificantWithoutAutoShutdown("w".into()))
     );
     for restart in [Restart::Permanent, Restart::Transient, Restart::Temporary] {
-        for shutdown in [Shutdown::BrutalKill, Shutdown::Infinity, Shutdown::Timeout(Duration::from_millis(1))] {
+        for shutdown in [
+            Shutdown::BrutalKill,
+            Shutdown::Infinity,
+            Shutdown::Timeout(Duration::from_millis(1)),
+        ] {
             for kind in [ChildKind::Worker, ChildKind::Supervisor] {
-                let s = w().with_restart(restart).with_kind(kind).with_shutdown(shutdown);
+                let s = w()
+                    .with_restart(restart)
+                    .with_kind(kind)
+                    .with_shutdown(shutdown);
                 assert_eq!(s.validate(&f), Ok(()));
                 if restart != Restart::Permanent {
                     assert_eq!(s.with_significant(true).validate(&any), Ok(()));
@@ -247,33 +309,73 @@ fn child_specs() {
         }
     }
     run(|| async {
-        let r = Supervisor::start(|| Init::Supervise(SupFlags::default(), vec![worker("a"), worker("a")])).await;
-        assert_eq!(r.unwrap_err(), SupervisorStartError::InvalidSpec(SpecError::DuplicateChildId("a".into())));
+        let r = Supervisor::start(|| {
+            Init::Supervise(SupFlags::default(), vec![worker("a"), worker("a")])
+        })
+        .await;
+        assert_eq!(
+            r.unwrap_err(),
+            SupervisorStartError::InvalidSpec(SpecError::DuplicateChildId("a".into()))
+        );
         let sup = start_sup(SupFlags::default(), vec![]).await;
-        let bad = worker("x").with_restart(Restart::Transient).with_significant(true);
-        assert!(matches!(sup.start_child(bad).await, Err(ChildError::InvalidSpec(_))));
+        let bad = worker("x")
+            .with_restart(Restart::Transient)
+            .with_significant(true);
+        assert!(matches!(
+            sup.start_child(bad).await,
+            Err(ChildError::InvalidSpec(_))
+        ));
     });
 }
 
 #[test]
 fn sup_flags() {
-    assert_eq!(SupFlags::default().intensity(1, Duration::ZERO).validate(), Err(SpecError::InvalidPeriod));
     assert_eq!(
-        SupFlags::default().auto_shutdown(AutoShutdown::AllSignificant).validate_dynamic(),
+        SupFlags::default().intensity(1, Duration::ZERO).validate(),
+        Err(SpecError::InvalidPeriod)
+    );
+    assert_eq!(
+        SupFlags::default()
+            .auto_shutdown(AutoShutdown::AllSignificant)
+            .validate_dynamic(),
         Err(SpecError::AutoShutdownOnDynamic)
     );
-    for strategy in [Strategy::OneForOne, Strategy::OneForAll, Strategy::RestForOne] {
-        for auto in [AutoShutdown::Never, AutoShutdown::AnySignificant, AutoShutdown::AllSignificant] {
+    for strategy in [
+        Strategy::OneForOne,
+        Strategy::OneForAll,
+        Strategy::RestForOne,
+    ] {
+        for auto in [
+            AutoShutdown::Never,
+            AutoShutdown::AnySignificant,
+            AutoShutdown::AllSignificant,
+        ] {
             for intensity in [0, 1, 10] {
-                let f = SupFlags::new(strategy).intensity(intensity, Duration::from_millis(1)).auto_shutdown(auto);
+                let f = SupFlags::new(strategy)
+                    .intensity(intensity, Duration::from_millis(1))
+                    .auto_shutdown(auto);
                 assert_eq!(f.validate(), Ok(()));
             }
         }
     }
     let d = SupFlags::default();
-    assert_eq!((d.strategy, d.intensity, d.period, d.auto_shutdown), (Strategy::OneForOne, 1, Duration::from_secs(5), AutoShutdown::Never));
+    assert_eq!(
+        (d.strategy, d.intensity, d.period, d.auto_shutdown),
+        (
+            Strategy::OneForOne,
+            1,
+            Duration::from_secs(5),
+            AutoShutdown::Never
+        )
+    );
     run(|| async {
-        let r = Supervisor::start(|| Init::Supervise(SupFlags::default().intensity(1, Duration::ZERO), vec![])).await;
-        assert_eq!(r.unwrap_err(), SupervisorStartError::InvalidSpec(SpecError::InvalidPeriod));
+        let r = Supervisor::start(|| {
+            Init::Supervise(SupFlags::default().intensity(1, Duration::ZERO), vec![])
+        })
+        .await;
+        assert_eq!(
+            r.unwrap_err(),
+            SupervisorStartError::InvalidSpec(SpecError::InvalidPeriod)
+        );
     });
 }

@@ -45,8 +45,12 @@ impl fmt::Debug for ChildHandle {
 }
 
 type OnStop<A> = Box<dyn FnOnce(&mut A, &mut Context<A>, ExitReason)>;
+type OnStopSend<A> = Box<dyn FnOnce(&mut A, &mut Context<A>, ExitReason) + Send>;
 
-fn spawn_here<A>(make: impl FnOnce(ChildContext) -> A, on_stop: Option<OnStop<A>>) -> (Addr<A>, ChildHandle)
+fn spawn_here<A>(
+    make: impl FnOnce(ChildContext) -> A,
+    on_stop: Option<OnStop<A>>,
+) -> (Addr<A>, ChildHandle)
 where
     A: Actor<Context = Context<A>>,
 {
@@ -84,7 +88,7 @@ where
 async fn spawn_there<A, M>(
     arbiter: &ArbiterHandle,
     make: M,
-    on_stop: Option<Box<dyn FnOnce(&mut A, &mut Context<A>, ExitReason) + Send>>,
+    on_stop: Option<OnStopSend<A>>,
 ) -> Result<(Addr<A>, ChildHandle), StartError>
 where
     A: Actor<Context = Context<A>>,
@@ -146,7 +150,11 @@ impl ChildStarter {
     ///     }
     /// });
     /// ```
-    pub async fn spawn_on<A, M>(&self, arbiter: &ArbiterHandle, make: M) -> Result<(Addr<A>, ChildHandle), StartError>
+    pub async fn spawn_on<A, M>(
+        &self,
+        arbiter: &ArbiterHandle,
+        make: M,
+    ) -> Result<(Addr<A>, ChildHandle), StartError>
     where
         A: Actor<Context = Context<A>>,
         M: FnOnce(ChildContext) -> A + Send + 'static,

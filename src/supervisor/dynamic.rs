@@ -7,8 +7,8 @@ use super::child::wait_exit;
 use super::dynamic_core::{DynCmd, DynamicCore};
 use super::runner::{call, launch, next_sup_id, Runner};
 use super::{
-    ChildCounts, ChildError, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted,
-    ChildStarter, ExitReason, Start, StartError, StopRequest, SupFlags, SupervisorStartError,
+    ChildCounts, ChildError, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted, ChildStarter,
+    ExitReason, Start, StartError, StopRequest, SupFlags, SupervisorStartError,
 };
 
 /// The dynamic supervisor: one template spec, children started on demand with

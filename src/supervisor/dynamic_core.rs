@@ -11,8 +11,8 @@ use super::runner::{run_start, watch_child, ChildExited, Core, Outcome};
 use super::shutdown::{stop_all_parallel, stop_child};
 use super::strategy::{exit_action, ExitAction};
 use super::{
-    ChildCounts, ChildError, ChildHandle, ChildInfo, ChildKind, ChildRef, ChildSpec,
-    ChildStarted, ChildState, ExitReason, Restart, Start, SupFlags, SupervisorStartError,
+    ChildCounts, ChildError, ChildHandle, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted,
+    ChildState, ExitReason, Restart, Start, SupFlags, SupervisorStartError,
 };
 
 type Reply<T> = oneshot::Sender<T>;

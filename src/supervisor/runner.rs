@@ -8,8 +8,8 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use actix::{
-    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message,
-    Recipient, WrapFuture,
+    Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, Message, Recipient,
+    WrapFuture,
 };
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 
 use super::child::wait_exit;
 use super::{
-    ChildContext, ChildHandle, ChildStarter, ExitReason, Start, StartError, StartFn,
-    StopRequest, SupervisorStartError,
+    ChildContext, ChildHandle, ChildStarter, ExitReason, Start, StartError, StartFn, StopRequest,
+    SupervisorStartError,
 };
 use crate::task::panic_message;
 

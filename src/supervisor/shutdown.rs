@@ -89,7 +89,11 @@ pub(crate) async fn stop_all_parallel(
                 }
             }
             if killed_after_timeout {
-                tracing::error!(child = id, reason = "killed after shutdown timeout", "shutdown_error");
+                tracing::error!(
+                    child = id,
+                    reason = "killed after shutdown timeout",
+                    "shutdown_error"
+                );
             }
         }
         None => tracing::error!(child = id, reason = "unkillable", "shutdown_error"),

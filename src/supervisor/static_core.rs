@@ -10,9 +10,8 @@ use super::runner::{run_start, watch_child, ChildExited, Core, Outcome};
 use super::shutdown::stop_child;
 use super::strategy::{auto_shutdown, exit_action, restart_plan, ChildView, ExitAction};
 use super::{
-    ChildCounts, ChildError, ChildHandle, ChildInfo, ChildKind, ChildRef, ChildSpec,
-    ChildStarted, ChildState, ExitReason, Restart, Start, StartError, SupFlags,
-    SupervisorStartError,
+    ChildCounts, ChildError, ChildHandle, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted,
+    ChildState, ExitReason, Restart, Start, StartError, SupFlags, SupervisorStartError,
 };
 use crate::Value;
 
@@ -44,7 +43,7 @@ struct Child {
 }
 
 enum Started {
-    Started(ChildRef, Option<Value>),
+    Running(ChildRef, Option<Value>),
     Ignored,
     Failed(StartError),
 }
@@ -126,7 +125,7 @@ impl StaticCore {
                 watch_child(&self.me, self.next_key, &handle);
                 self.set_slot(idx, Slot::Running(child.clone(), handle));
                 tracing::debug!(supervisor = self.sup, child = %spec.id, "child started");
-                Started::Started(child, info)
+                Started::Running(child, info)
             }
             Ok(Start::Ignore) => Started::Ignored,
             Err(e) => Started::Failed(e),
@@ -178,7 +177,7 @@ impl StaticCore {
                 continue;
             }
             match self.start_at(i).await {
-                Started::Started(..) => {
+                Started::Running(..) => {
                     tracing::info!(supervisor = self.sup, child = %self.children[i].spec.id, "child restarted");
                 }
                 Started::Ignored => {
@@ -196,9 +195,10 @@ impl StaticCore {
     }
 
     async fn check_auto_shutdown(&mut self, significant: bool) -> Outcome {
-        let left = self.children.iter().any(|c| {
-            c.spec.significant && matches!(c.slot, Slot::Running(..) | Slot::Restarting)
-        });
+        let left = self
+            .children
+            .iter()
+            .any(|c| c.spec.significant && matches!(c.slot, Slot::Running(..) | Slot::Restarting));
         if auto_shutdown(self.flags.auto_shutdown, significant, left) {
             tracing::info!(supervisor = self.sup, "auto_shutdown");
             self.stop_all().await;
@@ -231,7 +231,7 @@ impl StaticCore {
         let temporary = spec.restart == Restart::Temporary;
         let idx = self.push(spec);
         match self.start_at(idx).await {
-            Started::Started(child, info) => Ok(ChildStarted {
+            Started::Running(child, info) => Ok(ChildStarted {
                 child: Some(child),
                 info,
             }),
@@ -269,7 +269,7 @@ impl StaticCore {
             Slot::NotRunning => {}
         }
         match self.start_at(idx).await {
-            Started::Started(child, info) => Ok(ChildStarted {
+            Started::Running(child, info) => Ok(ChildStarted {
                 child: Some(child),
                 info,
             }),
@@ -314,7 +314,7 @@ impl Core for StaticCore {
         let mut idx = 0;
         while idx < self.children.len() {
             match self.start_at(idx).await {
-                Started::Started(..) => idx += 1,
+                Started::Running(..) => idx += 1,
                 Started::Ignored if self.children[idx].spec.restart == Restart::Temporary => {
                     self.remove(idx);
                 }

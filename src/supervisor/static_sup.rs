@@ -10,8 +10,8 @@ use super::runner::{call, launch, next_sup_id, Runner};
 use super::spec::validate_all;
 use super::static_core::{StaticCmd, StaticCore};
 use super::{
-    ChildCounts, ChildError, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted,
-    ChildStarter, ExitReason, Start, StartError, StopRequest, SupFlags, SupervisorStartError,
+    ChildCounts, ChildError, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted, ChildStarter,
+    ExitReason, Start, StartError, StopRequest, SupFlags, SupervisorStartError,
 };
 use crate::task::panic_message;
 

@@ -63,7 +63,11 @@ pub(crate) fn restart_plan(strategy: Strategy, children: &[ChildView], failed: u
 }
 
 /// Whether `reason` is an expected result of stopping a child (else `shutdown_error`).
-pub(crate) fn expected_shutdown_reason(restart: Restart, shutdown: Shutdown, reason: &ExitReason) -> bool {
+pub(crate) fn expected_shutdown_reason(
+    restart: Restart,
+    shutdown: Shutdown,
+    reason: &ExitReason,
+) -> bool {
     match reason {
         ExitReason::Shutdown => true,
         ExitReason::Killed => shutdown == Shutdown::BrutalKill,
@@ -100,20 +104,27 @@ mod tests {
 
     #[test]
     fn exit_table() {
-        use ExitAction::*;
+        let tr = Restart::Transient;
         let abnormal = ExitReason::Error("x".into());
-        assert_eq!(exit_action(P, &ExitReason::Normal), Restart);
-        assert_eq!(exit_action(Restart::Transient, &ExitReason::Shutdown), Keep);
-        assert_eq!(exit_action(Restart::Transient, &ExitReason::Killed), Restart);
-        assert_eq!(exit_action(Restart::Transient, &abnormal), Restart);
-        assert_eq!(exit_action(T, &abnormal), Remove);
+        assert_eq!(exit_action(P, &ExitReason::Normal), ExitAction::Restart);
+        assert_eq!(exit_action(tr, &ExitReason::Shutdown), ExitAction::Keep);
+        assert_eq!(exit_action(tr, &ExitReason::Killed), ExitAction::Restart);
+        assert_eq!(exit_action(tr, &abnormal), ExitAction::Restart);
+        assert_eq!(exit_action(T, &abnormal), ExitAction::Remove);
     }
 
     #[test]
     fn one_for_one_touches_only_the_failed_child() {
         let c = views(&[true, false, true], &[P, P, P]);
         let plan = restart_plan(Strategy::OneForOne, &c, 1);
-        assert_eq!(plan, Plan { stop: vec![], remove: vec![], start: vec![1] });
+        assert_eq!(
+            plan,
+            Plan {
+                stop: vec![],
+                remove: vec![],
+                start: vec![1]
+            }
+        );
     }
 
     #[test]
@@ -146,10 +157,18 @@ mod tests {
         let t = Shutdown::Timeout(std::time::Duration::from_secs(1));
         assert!(expected_shutdown_reason(P, t, &ExitReason::Shutdown));
         assert!(!expected_shutdown_reason(P, t, &ExitReason::Killed));
-        assert!(expected_shutdown_reason(P, Shutdown::BrutalKill, &ExitReason::Killed));
+        assert!(expected_shutdown_reason(
+            P,
+            Shutdown::BrutalKill,
+            &ExitReason::Killed
+        ));
         assert!(!expected_shutdown_reason(P, t, &ExitReason::Normal));
         assert!(expected_shutdown_reason(T, t, &ExitReason::Normal));
-        assert!(!expected_shutdown_reason(T, t, &ExitReason::Panicked("x".into())));
+        assert!(!expected_shutdown_reason(
+            T,
+            t,
+            &ExitReason::Panicked("x".into())
+        ));
     }
 
     #[test]

@@ -174,7 +174,12 @@ impl Handler<Exit> for Worker {
 }
 
 /// Spawns a worker as the given mode says.
-pub async fn start_worker(starter: ChildStarter, id: String, ctl: Ctl, log: Log) -> Result<Start, StartError> {
+pub async fn start_worker(
+    starter: ChildStarter,
+    id: String,
+    ctl: Ctl,
+    log: Log,
+) -> Result<Start, StartError> {
     let make = |cx| Worker { id, cx, log };
     match ctl.get() {
         Mode::Start => Ok(Start::Started(starter.spawn_local(make).1, None)),
@@ -203,7 +208,9 @@ pub async fn start_worker(starter: ChildStarter, id: String, ctl: Ctl, log: Log)
 /// A worker spec whose start function follows `ctl`.
 pub fn spec(id: &str, ctl: &Ctl, log: &Log) -> ChildSpec {
     let (id2, ctl, log) = (id.to_owned(), ctl.clone(), log.clone());
-    ChildSpec::new(id, move |starter| start_worker(starter, id2.clone(), ctl.clone(), log.clone()))
+    ChildSpec::new(id, move |starter| {
+        start_worker(starter, id2.clone(), ctl.clone(), log.clone())
+    })
 }
 
 /// A worker spec that just starts.
@@ -256,7 +263,10 @@ pub async fn dcounts<A: Clone + Send + 'static>(sup: &DynamicSupervisorRef<A>) -
 /// Asks a test worker for its id (None if it does not answer).
 pub async fn ping(c: &ChildRef) -> Option<String> {
     let addr = c.addr::<Worker>()?;
-    tokio::time::timeout(TIMEOUT, addr.send(Ping)).await.ok()?.ok()
+    tokio::time::timeout(TIMEOUT, addr.send(Ping))
+        .await
+        .ok()?
+        .ok()
 }
 
 /// Kills a child (abort) and waits until it is gone.
@@ -275,7 +285,12 @@ pub async fn exit(c: &ChildRef, reason: ExitReason) -> ExitReason {
 pub async fn replaced(sup: &SupervisorRef, id: &str, old: &ChildRef) -> ChildRef {
     within(async {
         loop {
-            if let Some(c) = sup.which_child(id).await.ok().and_then(|i| i.child().cloned()) {
+            if let Some(c) = sup
+                .which_child(id)
+                .await
+                .ok()
+                .and_then(|i| i.child().cloned())
+            {
                 if &c != old {
                     return c;
                 }
