@@ -141,14 +141,24 @@ impl ChildStarter {
     /// # use amoc::supervisor::*;
     /// # struct Worker;
     /// # impl actix::Actor for Worker { type Context = actix::Context<Self>; }
-    /// # let arbiter = actix_rt::Arbiter::current();
+    /// # #[actix_rt::main] async fn main() {
+    /// let arbiter = actix_rt::Arbiter::new();
+    /// let on = arbiter.handle();
     /// let spec = ChildSpec::new("remote", move |starter| {
-    ///     let arbiter = arbiter.clone();
+    ///     let on = on.clone();
     ///     async move {
-    ///         let (_addr, handle) = starter.spawn_on(&arbiter, |_cx| Worker).await?;
+    ///         let (_addr, handle) = starter.spawn_on(&on, |_cx| Worker).await?;
     ///         Ok(Start::Started(handle, None))
     ///     }
     /// });
+    /// let sup = Supervisor::start(move || Init::Supervise(SupFlags::default(), vec![spec]))
+    ///     .await
+    ///     .unwrap()
+    ///     .running()
+    ///     .unwrap();
+    /// assert_eq!(sup.stop().await, ExitReason::Shutdown);
+    /// arbiter.stop();
+    /// # }
     /// ```
     pub async fn spawn_on<A, M>(
         &self,

@@ -173,6 +173,19 @@ impl Handler<Exit> for Worker {
     }
 }
 
+/// Blocks the worker's thread (never yields) for a while; says when it started.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Block(pub Duration, pub tokio::sync::oneshot::Sender<()>);
+
+impl Handler<Block> for Worker {
+    type Result = ();
+    fn handle(&mut self, msg: Block, _: &mut Context<Self>) {
+        let _ = msg.1.send(());
+        std::thread::sleep(msg.0);
+    }
+}
+
 /// Spawns a worker as the given mode says.
 pub async fn start_worker(
     starter: ChildStarter,
