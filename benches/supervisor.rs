@@ -65,7 +65,9 @@ fn benches(c: &mut Criterion) {
             system.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let sup = DynamicSupervisor::start(SupFlags::default(), template()).await.unwrap();
+                    let sup = DynamicSupervisor::start(SupFlags::default(), template())
+                        .await
+                        .unwrap();
                     let t0 = Instant::now();
                     start_many(&sup).await;
                     total += t0.elapsed();
@@ -81,7 +83,9 @@ fn benches(c: &mut Criterion) {
             system.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let sup = DynamicSupervisor::start(SupFlags::default(), template()).await.unwrap();
+                    let sup = DynamicSupervisor::start(SupFlags::default(), template())
+                        .await
+                        .unwrap();
                     start_many(&sup).await;
                     let t0 = Instant::now();
                     sup.stop().await;

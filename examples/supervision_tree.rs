@@ -21,7 +21,9 @@ impl Actor for Crasher {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         tracing::info!("crasher started");
-        ctx.run_later(Duration::from_millis(300), |_, _| panic!("crasher hit a bug"));
+        ctx.run_later(Duration::from_millis(300), |_, _| {
+            panic!("crasher hit a bug")
+        });
     }
 }
 
@@ -55,8 +57,7 @@ fn workers() -> Init {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     std::panic::set_hook(Box::new(|info| tracing::warn!("panic: {info}")));

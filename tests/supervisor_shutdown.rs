@@ -183,24 +183,35 @@ async fn unkillable_child_does_not_block_shutdown() {
     let stuck = ChildSpec::new("stuck", move |starter| {
         let on = on.clone();
         async move {
-            let make = |cx| Worker { id: "stuck".into(), cx, log: Log::default() };
+            let make = |cx| Worker {
+                id: "stuck".into(),
+                cx,
+                log: Log::default(),
+            };
             let (_, h) = starter.spawn_on(&on, make).await?;
             Ok(Start::Started(h, None))
         }
     })
     .with_shutdown(Shutdown::BrutalKill);
-    let sup = within(Supervisor::start(move || Init::Supervise(flags(Strategy::OneForOne), vec![stuck])))
-        .await
-        .unwrap()
-        .running()
-        .unwrap();
+    let sup = within(Supervisor::start(move || {
+        Init::Supervise(flags(Strategy::OneForOne), vec![stuck])
+    }))
+    .await
+    .unwrap()
+    .running()
+    .unwrap();
     let c = child(&sup, "stuck").await;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    c.addr::<Worker>().unwrap().do_send(Block(Duration::from_secs(8), tx));
+    c.addr::<Worker>()
+        .unwrap()
+        .do_send(Block(Duration::from_secs(8), tx));
     within(rx).await.unwrap();
     let t0 = std::time::Instant::now();
     assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
     let took = t0.elapsed();
-    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
     arbiter.stop();
 }

@@ -11,9 +11,11 @@ use super::shutdown::stop_child;
 use super::strategy::{auto_shutdown, exit_action, restart_plan, ChildView, ExitAction};
 use super::{
     ChildCounts, ChildError, ChildHandle, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted,
-    ChildState, ExitReason, Restart, Start, StartError, SupFlags, SupervisorStartError,
+    ExitReason, Restart, Start, StartError, SupFlags, SupervisorStartError,
 };
 use crate::Value;
+
+mod admin;
 
 type Reply<T> = oneshot::Sender<T>;
 
@@ -205,101 +207,6 @@ impl StaticCore {
             return Outcome::Exit(ExitReason::Shutdown);
         }
         Outcome::Continue
-    }
-
-    fn info(&self, c: &Child) -> ChildInfo {
-        let state = match &c.slot {
-            Slot::Running(r, _) => ChildState::Running(r.clone()),
-            Slot::Restarting => ChildState::Restarting,
-            Slot::NotRunning => ChildState::NotRunning,
-        };
-        ChildInfo {
-            id: c.spec.id.clone(),
-            state,
-            kind: c.spec.kind,
-        }
-    }
-
-    async fn start_child(&mut self, spec: ChildSpec) -> Result<ChildStarted, ChildError> {
-        spec.validate(&self.flags)?;
-        if let Some(idx) = self.find(&spec.id) {
-            return Err(match &self.children[idx].slot {
-                Slot::Running(r, _) => ChildError::AlreadyStarted(spec.id, r.clone()),
-                _ => ChildError::AlreadyPresent(spec.id),
-            });
-        }
-        let temporary = spec.restart == Restart::Temporary;
-        let idx = self.push(spec);
-        match self.start_at(idx).await {
-            Started::Running(child, info) => Ok(ChildStarted {
-                child: Some(child),
-                info,
-            }),
-            Started::Ignored => {
-                if temporary {
-                    self.remove(idx);
-                }
-                Ok(ChildStarted {
-                    child: None,
-                    info: None,
-                })
-            }
-            Started::Failed(e) => {
-                self.remove(idx);
-                Err(ChildError::StartFailed(e))
-            }
-        }
-    }
-
-    async fn terminate_child(&mut self, id: &str) -> Result<(), ChildError> {
-        let idx = self.find(id).ok_or(ChildError::NotFound)?;
-        self.stop_at(idx).await;
-        self.set_slot(idx, Slot::NotRunning);
-        if self.children[idx].spec.restart == Restart::Temporary {
-            self.remove(idx);
-        }
-        Ok(())
-    }
-
-    async fn restart_child(&mut self, id: &str) -> Result<ChildStarted, ChildError> {
-        let idx = self.find(id).ok_or(ChildError::NotFound)?;
-        match self.children[idx].slot {
-            Slot::Running(..) => return Err(ChildError::Running),
-            Slot::Restarting => return Err(ChildError::Restarting),
-            Slot::NotRunning => {}
-        }
-        match self.start_at(idx).await {
-            Started::Running(child, info) => Ok(ChildStarted {
-                child: Some(child),
-                info,
-            }),
-            Started::Ignored => Ok(ChildStarted {
-                child: None,
-                info: None,
-            }),
-            Started::Failed(e) => Err(ChildError::StartFailed(e)),
-        }
-    }
-
-    fn delete_child(&mut self, id: &str) -> Result<(), ChildError> {
-        let idx = self.find(id).ok_or(ChildError::NotFound)?;
-        match self.children[idx].slot {
-            Slot::Running(..) => Err(ChildError::Running),
-            Slot::Restarting => Err(ChildError::Restarting),
-            Slot::NotRunning => {
-                self.remove(idx);
-                Ok(())
-            }
-        }
-    }
-
-    fn counts(&self) -> ChildCounts {
-        ChildCounts {
-            specs: self.children.len(),
-            active: self.active,
-            supervisors: self.supervisors,
-            workers: self.children.len() - self.supervisors,
-        }
     }
 }
 
