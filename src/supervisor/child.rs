@@ -20,6 +20,9 @@ type ExitRx = watch::Receiver<Option<ExitReason>>;
 /// [`Start::Started`](super::Start::Started). The `make` closures get the child's
 /// [`ChildContext`], which the actor may keep to record its exit reason.
 ///
+/// If a start function spawns an actor but does not return its handle (it fails after
+/// spawning), that actor is not supervised by anyone: spawn last, after anything that may fail.
+///
 /// A supervised actor does not stop when all its addresses are dropped (the pending stop
 /// request keeps it alive, as an Erlang process is): it ends with `ctx.stop()`,
 /// [`ChildContext::stop_with`], a stop request, a panic or an abort.
