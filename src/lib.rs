@@ -11,6 +11,7 @@ pub mod config;
 pub mod controller;
 pub mod coordinator;
 pub mod scenario;
+pub mod supervisor;
 pub mod task;
 pub mod telemetry;
 pub mod throttle;

@@ -64,13 +64,24 @@ where
     A: Actor<Context = Context<A>>,
     F: FnOnce(TaskExit) + 'static,
 {
-    let ctx = Context::<A>::new();
+    spawn_context(Context::new(), actor, on_exit)
+}
+
+/// Like [`spawn_local`], with a context prepared by the caller (for instance with futures
+/// already spawned into it with `AsyncContext::spawn`).
+pub fn spawn_context<A, F>(ctx: Context<A>, actor: A, on_exit: F) -> (Addr<A>, AbortHandle)
+where
+    A: Actor<Context = Context<A>>,
+    F: FnOnce(TaskExit) + 'static,
+{
     let addr = ctx.address();
     let fut = ctx.into_future(actor);
     // One task per actor: the exit is reported from inside it (completion or panic), or by a
-    // guard when the task is aborted and its future dropped.
+    // guard when the task is aborted and its future dropped — even before its first poll,
+    // which is why the guard is built here and moved in.
+    let guard = ExitGuard(Some(on_exit));
     let handle = tokio::task::spawn_local(async move {
-        let mut guard = ExitGuard(Some(on_exit));
+        let mut guard = guard;
         let exit = match AssertUnwindSafe(fut).catch_unwind().await {
             Ok(()) => TaskExit::Completed,
             Err(payload) => TaskExit::Panicked(panic_message(&*payload)),
