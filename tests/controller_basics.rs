@@ -134,7 +134,10 @@ async fn start_scenario_without_vars_fails_and_a_corrected_start_runs() {
     assert_eq!(c.status().kind, StatusKind::Error);
     assert!(c.status().error.is_some());
     let undeclared = vec![("undeclared".to_owned(), Value::from(1))];
-    assert!(matches!(c.start_scenario("configured", undeclared).await, Err(ControllerError::Config(_))));
+    assert!(matches!(
+        c.start_scenario("configured", undeclared).await,
+        Err(ControllerError::Config(_))
+    ));
     let settings = vec![("testing_var1".to_owned(), Value::from("x"))];
     c.start_scenario("configured", settings).await.unwrap();
     assert_eq!(c.status().kind, StatusKind::Running);
@@ -151,9 +154,15 @@ async fn scenario_with_failing_init_fails() {
         ("fail_init".to_owned(), Value::from(true)),
     ];
     let err = c.start_scenario("configured", settings).await.unwrap_err();
-    assert_eq!(err, ControllerError::InitFailed("init failed on purpose".into()));
+    assert_eq!(
+        err,
+        ControllerError::InitFailed("init failed on purpose".into())
+    );
     assert_eq!(c.status().kind, StatusKind::Error);
-    assert!(app.throttles().info("user_rate").await.is_err(), "user_rate is stopped");
+    assert!(
+        app.throttles().info("user_rate").await.is_err(),
+        "user_rate is stopped"
+    );
     // A new start works from Error.
     c.start_scenario("idle", infinity()).await.unwrap();
     app.shutdown().await;
@@ -164,17 +173,39 @@ async fn add_user_ranges() {
     let app = app().await;
     let c = app.controller();
     c.start_scenario("idle", infinity()).await.unwrap();
-    assert_eq!(c.add_user_range(6, 10).await, Ok(UserRange { first: 6, last: 10 }));
+    assert_eq!(
+        c.add_user_range(6, 10).await,
+        Ok(UserRange { first: 6, last: 10 })
+    );
     eventually(|| c.status().users.running == 5).await;
     assert_eq!(c.status().highest_user_id, 10);
     assert_eq!(
         c.add_user_range(5, 12).await,
-        Err(ControllerError::InvalidRange { first: 5, last: 12, highest: 10 })
+        Err(ControllerError::InvalidRange {
+            first: 5,
+            last: 12,
+            highest: 10
+        })
     );
-    assert!(matches!(c.add_user_range(20, 11).await, Err(ControllerError::InvalidRange { .. })));
+    assert!(matches!(
+        c.add_user_range(20, 11).await,
+        Err(ControllerError::InvalidRange { .. })
+    ));
     assert_eq!(c.add_users(0).await, Err(ControllerError::InvalidCount));
-    assert_eq!(c.add_user_range(20, 22).await, Ok(UserRange { first: 20, last: 22 }));
-    assert_eq!(c.add_users(1).await, Ok(UserRange { first: 23, last: 23 }));
+    assert_eq!(
+        c.add_user_range(20, 22).await,
+        Ok(UserRange {
+            first: 20,
+            last: 22
+        })
+    );
+    assert_eq!(
+        c.add_users(1).await,
+        Ok(UserRange {
+            first: 23,
+            last: 23
+        })
+    );
     app.shutdown().await;
 }
 
@@ -192,7 +223,10 @@ async fn killing_users_is_correct() {
     eventually(|| c.status().users.running == 0).await;
     assert_eq!(c.remove_users(5, true).await, Ok(0));
     let s = c.status();
-    assert_eq!((s.kind, s.highest_user_id, s.users.ended), (StatusKind::Running, 200, 200));
+    assert_eq!(
+        (s.kind, s.highest_user_id, s.users.ended),
+        (StatusKind::Running, 200, 200)
+    );
     app.shutdown().await;
 }
 
@@ -214,8 +248,14 @@ async fn stop_running_scenario_with_users_stays_in_terminating() {
     eventually(|| c.status().users.running == 10).await;
     assert_eq!(c.stop_scenario().await, Ok(StopOutcome::Terminating));
     assert_eq!(c.status().kind, StatusKind::Terminating);
-    assert_eq!(c.add_users(1).await, Err(ControllerError::InvalidStatus(StatusKind::Terminating)));
-    assert_eq!(c.remove_users(1, true).await, Err(ControllerError::InvalidStatus(StatusKind::Terminating)));
+    assert_eq!(
+        c.add_users(1).await,
+        Err(ControllerError::InvalidStatus(StatusKind::Terminating))
+    );
+    assert_eq!(
+        c.remove_users(1, true).await,
+        Err(ControllerError::InvalidStatus(StatusKind::Terminating))
+    );
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     assert_eq!(c.status().users.killed, 10);
     app.shutdown().await;
@@ -225,7 +265,9 @@ async fn stop_running_scenario_with_users_stays_in_terminating() {
 async fn user_rate_equal_zero_starts_no_users() {
     let app = app().await;
     let c = app.controller();
-    c.run("idle", 1000, vec![("user_rate".into(), Value::from(0))]).await.unwrap();
+    c.run("idle", 1000, vec![("user_rate".into(), Value::from(0))])
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     eventually(|| c.status().users.waiting == 1000).await;
     assert_eq!(c.status().users.running, 0);
@@ -253,7 +295,10 @@ async fn soft_removal_of_users_that_ignore_it_then_forced() {
     eventually(|| c.status().users.running == 2).await;
     assert_eq!(c.remove_users(10, false).await, Ok(2));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!((c.status().users.running, c.status().users.stopping), (2, 2));
+    assert_eq!(
+        (c.status().users.running, c.status().users.stopping),
+        (2, 2)
+    );
     assert_eq!(c.remove_users(10, false).await, Ok(0), "already asked");
     assert_eq!(c.remove_users(10, true).await, Ok(2));
     eventually(|| c.status().users.running == 0).await;
@@ -282,10 +327,17 @@ async fn start_and_then_stop_can_rerun_and_reset() {
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     c.run("idle", 3, infinity()).await.unwrap();
     eventually(|| c.status().users.running == 3).await;
-    assert_eq!(c.status().highest_user_id, 3, "ids start from 1 in each run");
+    assert_eq!(
+        c.status().highest_user_id,
+        3,
+        "ids start from 1 in each run"
+    );
     c.reset().await.unwrap();
     assert_eq!(c.status().kind, StatusKind::Idle);
-    assert_eq!(c.update_settings(vec![]).await, Err(ControllerError::InvalidStatus(StatusKind::Idle)));
+    assert_eq!(
+        c.update_settings(vec![]).await,
+        Err(ControllerError::InvalidStatus(StatusKind::Idle))
+    );
     c.run("idle", 1, infinity()).await.unwrap();
     app.shutdown().await;
 }
@@ -296,13 +348,18 @@ async fn crashing_users_do_not_disturb_the_others() {
     let c = app.controller();
     let mut rec = amoc::telemetry::test::Recorder::attach(
         app.telemetry(),
-        [amoc::telemetry::EventPattern::from(&amoc::telemetry::names::SCENARIO_START.exception)],
+        [amoc::telemetry::EventPattern::from(
+            &amoc::telemetry::names::SCENARIO_START.exception,
+        )],
     )
     .await
     .unwrap();
     c.run("crashy", 3, infinity()).await.unwrap();
     let ev = rec.take(2, common::TIMEOUT).await;
-    let mut kinds: Vec<_> = ev.iter().map(|e| e.metadata.get("kind").cloned().unwrap()).collect();
+    let mut kinds: Vec<_> = ev
+        .iter()
+        .map(|e| e.metadata.get("kind").cloned().unwrap())
+        .collect();
     kinds.sort_by_key(|k| k.to_string());
     assert_eq!(kinds, [Value::from("error"), Value::from("panic")]);
     eventually(|| c.status().users.crashed == 2).await;
@@ -314,20 +371,52 @@ async fn crashing_users_do_not_disturb_the_others() {
 #[actix_rt::test]
 async fn users_message_each_other_and_see_stop_requests() {
     let scenario = Mailboxes::default();
-    let app = App::builder().scenario(scenario.clone()).shards(2).env(MapEnv::new()).start().await.unwrap();
+    let app = App::builder()
+        .scenario(scenario.clone())
+        .shards(2)
+        .env(MapEnv::new())
+        .start()
+        .await
+        .unwrap();
     let c = app.controller();
     c.run("mailboxes", 4, infinity()).await.unwrap();
     eventually(|| scenario.refs.lock().unwrap().len() == 4).await;
     let three = scenario.refs.lock().unwrap()[&3].clone();
     assert_eq!(three.user_id().0, 3);
     three.send("hello from 4".into()).await.unwrap();
-    eventually(|| scenario.got.lock().unwrap().contains(&(3, "hello from 4".into()))).await;
+    eventually(|| {
+        scenario
+            .got
+            .lock()
+            .unwrap()
+            .contains(&(3, "hello from 4".into()))
+    })
+    .await;
     c.stop_user(3, false).await.unwrap();
-    eventually(|| scenario.got.lock().unwrap().contains(&(3, "stop requested".into()))).await;
+    eventually(|| {
+        scenario
+            .got
+            .lock()
+            .unwrap()
+            .contains(&(3, "stop requested".into()))
+    })
+    .await;
     eventually(|| c.status().users.running == 3).await;
-    eventually(|| matches!(three.try_send("late".into()), Err(amoc::users::SendError::UserGone(_)))).await;
-    assert_eq!(c.stop_user(3, false).await, Err(ControllerError::NoSuchUser(3)));
-    assert_eq!(c.stop_user(99, true).await, Err(ControllerError::NoSuchUser(99)));
+    eventually(|| {
+        matches!(
+            three.try_send("late".into()),
+            Err(amoc::users::SendError::UserGone(_))
+        )
+    })
+    .await;
+    assert_eq!(
+        c.stop_user(3, false).await,
+        Err(ControllerError::NoSuchUser(3))
+    );
+    assert_eq!(
+        c.stop_user(99, true).await,
+        Err(ControllerError::NoSuchUser(99))
+    );
     app.shutdown().await;
 }
 
@@ -342,13 +431,18 @@ async fn force_remove_removes_first_started_ids() {
     }
     let mut rec = amoc::telemetry::test::Recorder::attach(
         app.telemetry(),
-        [amoc::telemetry::EventPattern::from(&amoc::telemetry::names::SCENARIO_START.stop)],
+        [amoc::telemetry::EventPattern::from(
+            &amoc::telemetry::names::SCENARIO_START.stop,
+        )],
     )
     .await
     .unwrap();
     assert_eq!(c.remove_users(10, true).await, Ok(10));
     let ev = rec.take(10, common::TIMEOUT).await;
-    let mut ids: Vec<u64> = ev.iter().map(|e| e.metadata.get("user_id").and_then(Value::as_u64).unwrap()).collect();
+    let mut ids: Vec<u64> = ev
+        .iter()
+        .map(|e| e.metadata.get("user_id").and_then(Value::as_u64).unwrap())
+        .collect();
     ids.sort();
     assert_eq!(ids, (1..=10).collect::<Vec<_>>());
     eventually(|| c.status().users.running == 40).await;

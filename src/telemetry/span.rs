@@ -44,7 +44,10 @@ impl Telemetry {
         F: Future<Output = (T, Metadata)>,
     {
         let body = fut.map(|(v, md)| Ok::<_, Never>((v, Measurements::new(), md)));
-        match self.run_span(name, start_metadata, body).await {
+        match self
+            .run_span(name, move || start_metadata.clone(), body)
+            .await
+        {
             Ok(v) => v,
             Err(never) => match never {},
         }
@@ -61,10 +64,8 @@ impl Telemetry {
     where
         F: Future<Output = (T, Measurements, Metadata)>,
     {
-        match self
-            .run_span(name, start_metadata, fut.map(Ok::<_, Never>))
-            .await
-        {
+        let start = move || start_metadata.clone();
+        match self.run_span(name, start, fut.map(Ok::<_, Never>)).await {
             Ok(v) => v,
             Err(never) => match never {},
         }
@@ -83,39 +84,64 @@ impl Telemetry {
         F: Future<Output = Result<(T, Metadata), E>>,
     {
         let body = fut.map(|r| r.map(|(v, md)| (v, Measurements::new(), md)));
-        self.run_span(name, start_metadata, body).await
+        self.run_span(name, move || start_metadata.clone(), body)
+            .await
     }
 
-    async fn run_span<T, E, F>(
+    /// As [`try_span`](Self::try_span), with the start metadata built by `start_metadata`
+    /// only when an event is emitted (for spans that live long, such as a user's: nothing is
+    /// kept in memory for telemetry while nobody listens, and a handler attached later still
+    /// gets full metadata). The stop metadata is the future's; build it only when
+    /// [`is_live`](Self::is_live).
+    pub async fn try_span_with<T, E, M, F>(
         &self,
         name: &'static SpanName,
-        mut start_metadata: Metadata,
+        start_metadata: M,
         fut: F,
     ) -> Result<T, E>
     where
         E: Display,
+        M: Fn() -> Metadata,
+        F: Future<Output = Result<(T, Metadata), E>>,
+    {
+        let body = fut.map(|r| r.map(|(v, md)| (v, Measurements::new(), md)));
+        self.run_span(name, start_metadata, body).await
+    }
+
+    async fn run_span<T, E, M, F>(
+        &self,
+        name: &'static SpanName,
+        start_metadata: M,
+        fut: F,
+    ) -> Result<T, E>
+    where
+        E: Display,
+        M: Fn() -> Metadata,
         F: Future<Output = Result<(T, Measurements, Metadata), E>>,
     {
         let start = Instant::now();
-        let context = match start_metadata.get(CONTEXT_KEY) {
-            Some(c) => c.clone(),
-            None => Value::from(NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed)),
+        let fresh = NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed);
+        let with_context = move || {
+            let mut md = start_metadata();
+            if md.get(CONTEXT_KEY).is_none() {
+                md.insert(CONTEXT_KEY, fresh);
+            }
+            md
         };
-        start_metadata.insert(CONTEXT_KEY, context.clone());
         self.execute_with(&name.start, || {
             (
                 crate::measurements! {
                     "monotonic_time" => monotonic_at(start),
                     "system_time" => system_time(),
                 },
-                start_metadata.clone(),
+                with_context(),
             )
         });
         let mut guard = SpanGuard {
             telemetry: self,
             name,
             start,
-            start_metadata: &start_metadata,
+            start_metadata: &with_context,
             armed: true,
         };
         let result = AssertUnwindSafe(fut).catch_unwind().await;
@@ -129,6 +155,10 @@ impl Telemetry {
                         "monotonic_time" => monotonic_at(now),
                     };
                     m.merge_missing(&extra);
+                    let context = with_context()
+                        .get(CONTEXT_KEY)
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     stop_metadata.insert(CONTEXT_KEY, context);
                     (m, stop_metadata)
                 });
@@ -155,7 +185,7 @@ struct SpanGuard<'a> {
     telemetry: &'a Telemetry,
     name: &'static SpanName,
     start: Instant,
-    start_metadata: &'a Metadata,
+    start_metadata: &'a dyn Fn() -> Metadata,
     armed: bool,
 }
 
@@ -163,7 +193,7 @@ impl SpanGuard<'_> {
     fn emit_exception(&self, kind: &'static str, reason: String) {
         self.telemetry.execute_with(&self.name.exception, || {
             let now = Instant::now();
-            let mut md = self.start_metadata.clone();
+            let mut md = (self.start_metadata)();
             md.insert("kind", kind);
             md.insert("reason", reason);
             md.insert("stacktrace", "");

@@ -113,24 +113,27 @@ async fn user_main<S: Scenario>(
     }
     shard.register_running(id, run.sequence.fetch_add(1, Ordering::Relaxed));
     let telemetry = run.context.telemetry().clone();
-    let metadata = if telemetry.is_live() {
+    let meta_run = run.clone();
+    let start_metadata = move || {
         crate::metadata! {
             "scenario" => S::NAME,
-            "state" => Value::from(&*run.state_debug),
+            "state" => Value::from(&*meta_run.state_debug),
             "user_id" => id.0,
         }
-    } else {
-        Metadata::new()
     };
-    let stop_metadata = metadata.clone();
+    let stop_metadata = start_metadata.clone();
     let scenario = run.scenario.clone();
+    let live = telemetry.clone();
     let result: Result<(), ScenarioError> = telemetry
-        .try_span(&names::SCENARIO_START, metadata, async move {
+        .try_span_with(&names::SCENARIO_START, start_metadata, async move {
             scenario.start(user).await?;
-            let mut md = stop_metadata;
-            if !md.is_empty() {
+            let md = if live.is_live() {
+                let mut md = stop_metadata();
                 md.insert("return", "()");
-            }
+                md
+            } else {
+                Metadata::new()
+            };
             Ok(((), md))
         })
         .await;
