@@ -2,6 +2,11 @@
 //!
 //! * [`TracingLogger`]: logs every event it receives through `tracing`.
 //! * [`JsonLinesWriter`]: appends one JSON object per event to a file.
+//! * [`LoadStats`]: aggregates HTTP request events into counts and latency percentiles.
+//! * [`TestTarget`]: an embedded HTTP server on loopback to load-test with no setup.
+//! * [`http::get`]: an HTTP request from a user, through a pooled client per arbiter.
+//! * [`scenarios::HttpScenario`]: the built-in HTTP scenario.
+//! * [`cli`]: the `amoc` command line.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -9,8 +14,15 @@
     unreachable_pub
 )]
 
+pub mod cli;
+pub mod http;
 mod jsonl;
 mod logger;
+pub mod scenarios;
+mod stats;
+mod target;
 
 pub use jsonl::{Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
+pub use stats::{LoadStats, Stats, TakeWindow, Totals};
+pub use target::TestTarget;

@@ -1,0 +1,47 @@
+//! The `amoc` command line: run a load test, watch it live, read its summary.
+//!
+//! ```text
+//! amoc demo                          # the built-in HTTP scenario against an embedded target
+//! amoc run http --set url=http://127.0.0.1:8080/ --users 50 --duration 30s
+//! amoc list                          # scenarios and their parameters
+//! ```
+//!
+//! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
+//! bare word), then `AMOC_<NAME>` environment variables, then defaults. Bad input ends with a
+//! one-line error and exit status 1 (2 for unparsable arguments). Ctrl-C stops the test
+//! gracefully and still prints the summary.
+
+mod args;
+mod report;
+mod runner;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{parse_duration, parse_setting, Cli, Command, RunArgs};
+pub use runner::{run, Outcome};
+
+/// Parses the process arguments, runs the command and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match runner::dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

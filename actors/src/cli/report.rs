@@ -1,0 +1,67 @@
+//! What the command line prints: the live progress line, the summary table, the scenario list.
+
+use std::time::Duration;
+
+use amoc::config::ParamDecl;
+use amoc::controller::Status;
+
+use crate::Stats;
+
+/// One progress line: elapsed, users, requests per second, errors, latency.
+pub(crate) fn progress(elapsed: Duration, status: &Status, users: u64, window: &Stats) {
+    let u = &status.users;
+    println!(
+        "[{:>4}s] users {:>6}/{:<6} | {:>9.0} req/s | errors {:>6} | p50 {:>7.2} ms | p99 {:>7.2} ms",
+        elapsed.as_secs(),
+        u.running,
+        users,
+        window.per_second(),
+        window.errors,
+        window.p50_ms,
+        window.p99_ms,
+    );
+}
+
+/// The summary table at the end of a test.
+pub(crate) fn summary(scenario: &str, elapsed: Duration, status: &Status, totals: &Stats) {
+    let u = &status.users;
+    let error_pct = if totals.requests > 0 {
+        100.0 * totals.errors as f64 / totals.requests as f64
+    } else {
+        0.0
+    };
+    println!();
+    println!("== amoc summary: scenario {scenario}, {:.1} s ==", elapsed.as_secs_f64());
+    println!(
+        "users       started {:>10}  ended {:>8}  crashed {:>6}  killed {:>6}",
+        u.ended + u.crashed + u.killed + u.running,
+        u.ended,
+        u.crashed,
+        u.killed
+    );
+    println!(
+        "requests    total {:>12}  rate {:>10.0}/s  errors {:>8} ({error_pct:.2}%)",
+        totals.requests,
+        totals.per_second(),
+        totals.errors
+    );
+    println!(
+        "latency ms  p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  max {:>8.2}  mean {:>8.2}",
+        totals.p50_ms, totals.p90_ms, totals.p99_ms, totals.max_ms, totals.mean_ms
+    );
+    println!("telemetry   dropped events {}", status.telemetry_dropped);
+}
+
+/// The scenarios and their parameters.
+pub(crate) fn list(scenarios: &[(&str, Vec<ParamDecl>)]) {
+    for (name, params) in scenarios {
+        println!("{name}");
+        for p in params {
+            let default = p
+                .default_value()
+                .map_or_else(|| if p.required() { "required".to_owned() } else { "unset".to_owned() }, |v| v.to_string());
+            println!("  {:<16} {:<12} {}", p.name(), default, p.description());
+        }
+    }
+    println!("  (every scenario also takes user_rate: users started per minute, default 1200)");
+}
