@@ -65,6 +65,9 @@ pub(crate) struct Shard {
 
 enum Step {
     Done,
+    /// Demand, not allowance, limited this tick: tick again as soon as the granted requests
+    /// have had a chance to come back.
+    Again,
     Until(Instant),
 }
 
@@ -179,7 +182,11 @@ impl Shard {
         }
         let again = now + TICK;
         if left == 0 {
-            return Step::Until(again);
+            return if state == RATE && n > 0 && n == want {
+                Step::Again
+            } else {
+                Step::Until(again)
+            };
         }
         match (state, next) {
             (RATE, Some(at)) => {
@@ -201,6 +208,7 @@ async fn ticker(core: Arc<Core>, shard: Arc<Shard>) {
         notified.as_mut().enable();
         match shard.tick(&core) {
             Step::Done => return,
+            Step::Again => tokio::task::yield_now().await,
             Step::Until(at) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}
