@@ -75,7 +75,9 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
         arbiters[u % cores].spawn(async move {
             let mut n = 0u32;
             loop {
-                let Ok(permit) = t.wait("bench").await else { break };
+                let Ok(permit) = t.wait("bench").await else {
+                    break;
+                };
                 let at = permit.granted_at();
                 if at >= end {
                     break;

@@ -22,7 +22,9 @@ async fn change_rate() {
     t.change_rate("n", C::rate(101)).await.unwrap();
     let (r, mut rx) = sink();
 
-    t.change_rate("n", C::rate_per(10_000, MS(100))).await.unwrap();
+    t.change_rate("n", C::rate_per(10_000, MS(100)))
+        .await
+        .unwrap();
     t.send("n", r.clone(), Msg(1)).unwrap();
     assert!(arrives(&mut rx, MS(100)).await, "10 000 per 100 ms");
 
@@ -37,7 +39,9 @@ async fn change_rate() {
     t.send("n", r.clone(), Msg(3)).unwrap();
     assert!(arrives(&mut rx, MS(100)).await, "interarrival 1 ms");
 
-    t.change_rate("n", C::interarrival(MS(30_000))).await.unwrap();
+    t.change_rate("n", C::interarrival(MS(30_000)))
+        .await
+        .unwrap();
     t.send("n", r.clone(), Msg(4)).unwrap();
     assert!(!arrives(&mut rx, MS(200)).await, "interarrival 30 s");
 }
@@ -97,7 +101,13 @@ async fn pause_and_resume_are_idempotent_and_change_while_paused_stays_paused() 
     t.resume("n").await.unwrap();
     t.resume("n").await.unwrap();
     assert!(arrives(&mut rx, TIMEOUT).await);
-    assert_eq!(tokio::time::timeout(TIMEOUT, waiter).await.unwrap().unwrap(), Ok(()));
+    assert_eq!(
+        tokio::time::timeout(TIMEOUT, waiter)
+            .await
+            .unwrap()
+            .unwrap(),
+        Ok(())
+    );
     // The new (unlimited) rate applies.
     for _ in 0..1000 {
         t.wait("n").await.unwrap();
@@ -114,7 +124,9 @@ async fn rate_increase_serves_the_queue() {
     }
     assert!(arrives(&mut rx, TIMEOUT).await);
     let started = Instant::now();
-    t.change_rate("n", C::rate_per(600, MS(1000))).await.unwrap();
+    t.change_rate("n", C::rate_per(600, MS(1000)))
+        .await
+        .unwrap();
     for _ in 1..400 {
         assert!(arrives(&mut rx, TIMEOUT).await);
     }

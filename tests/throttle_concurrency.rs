@@ -50,7 +50,9 @@ async fn interval_equal_zero_limits_parallelism() {
 async fn change_rate_to_interval_zero_limits_parallelism() {
     let t = throttles();
     t.start("n", C::rate(100)).await.unwrap();
-    t.change_rate("n", C::rate_per(100, Duration::ZERO)).await.unwrap();
+    t.change_rate("n", C::rate_per(100, Duration::ZERO))
+        .await
+        .unwrap();
     let max = run_many(&t, 300, Duration::from_millis(50)).await;
     assert!(max <= 100 && max >= 90, "max {max}");
 }
@@ -63,7 +65,10 @@ async fn concurrency_three_runs_in_batches() {
     let max = run_many(&t, 10, Duration::from_millis(200)).await;
     let took = started.elapsed();
     assert!(max <= 3, "max {max}");
-    assert!(took >= Duration::from_millis(790) && took < Duration::from_millis(1500), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(790) && took < Duration::from_millis(1500),
+        "took {took:?}"
+    );
 }
 
 #[actix_rt::test]
@@ -72,9 +77,16 @@ async fn wait_permits_hold_their_slot_until_dropped() {
     t.start("n", C::concurrency(2)).await.unwrap();
     let a = t.wait("n").await.unwrap();
     let _b = t.wait("n").await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(100), t.wait("n")).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), t.wait("n"))
+            .await
+            .is_err()
+    );
     drop(a);
-    let c = tokio::time::timeout(TIMEOUT, t.wait("n")).await.unwrap().unwrap();
+    let c = tokio::time::timeout(TIMEOUT, t.wait("n"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(c.holds_slot());
     assert_eq!(t.info("n").await.unwrap().in_flight, 2);
 }
@@ -83,5 +95,9 @@ async fn wait_permits_hold_their_slot_until_dropped() {
 async fn concurrency_zero_lets_nothing_pass() {
     let t = throttles();
     t.start("n", C::concurrency(0)).await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(100), t.wait("n")).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), t.wait("n"))
+            .await
+            .is_err()
+    );
 }

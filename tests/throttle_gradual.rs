@@ -15,7 +15,9 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 #[actix_rt::test]
 async fn change_rate_gradually() {
     let t = throttles();
-    let plan = GradualPlan::new(10, 3000).interval(MS(1)).every(MS(100), 300);
+    let plan = GradualPlan::new(10, 3000)
+        .interval(MS(1))
+        .every(MS(100), 300);
     assert_eq!(
         t.change_rate_gradually("n", plan).await,
         Err(ThrottleError::NoSuchThrottle("n".into()))
@@ -30,7 +32,10 @@ async fn change_rate_gradually() {
         t.change_rate("n", C::rate(5)).await,
         Err(ThrottleError::GradualChangeInProgress)
     );
-    assert_eq!(t.unlock("n").await, Err(ThrottleError::GradualChangeInProgress));
+    assert_eq!(
+        t.unlock("n").await,
+        Err(ThrottleError::GradualChangeInProgress)
+    );
     // Identical to the current step: a no-op success.
     assert_eq!(t.change_rate("n", C::rate_per(10, MS(1))).await, Ok(()));
     let info = t.info("n").await.unwrap();
@@ -75,24 +80,86 @@ fn check(plan: GradualPlan, len: usize, first: u64, last: u64, interval: Duratio
 #[test]
 fn change_rate_gradually_verify_descriptions() {
     let min = MS(60_000);
-    check(GradualPlan::new(80, 5000).interval(MS(15_000)).every(MS(50), 984), 985, 80, 5000, MS(15_000));
-    check(GradualPlan::new(5000, 80).interval(MS(1000)).every(MS(10), 4920), 4921, 5000, 80, MS(1000));
-    check(GradualPlan::new(1200, 4000).every(MS(100), 100), 101, 1200, 4000, min);
-    check(GradualPlan::new(4000, 1200).every(MS(100), 100), 101, 4000, 1200, min);
+    check(
+        GradualPlan::new(80, 5000)
+            .interval(MS(15_000))
+            .every(MS(50), 984),
+        985,
+        80,
+        5000,
+        MS(15_000),
+    );
+    check(
+        GradualPlan::new(5000, 80)
+            .interval(MS(1000))
+            .every(MS(10), 4920),
+        4921,
+        5000,
+        80,
+        MS(1000),
+    );
+    check(
+        GradualPlan::new(1200, 4000).every(MS(100), 100),
+        101,
+        1200,
+        4000,
+        min,
+    );
+    check(
+        GradualPlan::new(4000, 1200).every(MS(100), 100),
+        101,
+        4000,
+        1200,
+        min,
+    );
     let ia = |a, b| GradualPlan::from_interarrival(MS(a), MS(b));
     check(ia(1000, 100).every(MS(100), 100), 101, 60, 600, min);
     check(ia(100, 1000).every(MS(100), 100), 101, 600, 60, min);
     // The same six spread over a duration: steps of 100 ms.
     let ten = MS(600_000);
     let thirty = MS(1_800_000);
-    check(GradualPlan::new(80, 5000).interval(MS(15_000)).over(ten), 6001, 80, 5000, MS(15_000));
-    check(GradualPlan::new(5000, 80).interval(MS(1000)).over(thirty), 18_001, 5000, 80, MS(1000));
-    check(GradualPlan::new(1200, 4000).over(ten), 6001, 1200, 4000, min);
-    check(GradualPlan::new(4000, 1200).over(thirty), 18_001, 4000, 1200, min);
+    check(
+        GradualPlan::new(80, 5000).interval(MS(15_000)).over(ten),
+        6001,
+        80,
+        5000,
+        MS(15_000),
+    );
+    check(
+        GradualPlan::new(5000, 80).interval(MS(1000)).over(thirty),
+        18_001,
+        5000,
+        80,
+        MS(1000),
+    );
+    check(
+        GradualPlan::new(1200, 4000).over(ten),
+        6001,
+        1200,
+        4000,
+        min,
+    );
+    check(
+        GradualPlan::new(4000, 1200).over(thirty),
+        18_001,
+        4000,
+        1200,
+        min,
+    );
     check(ia(1000, 100).over(ten), 6001, 60, 600, min);
     check(ia(100, 1000).over(thirty), 18_001, 600, 60, min);
-    assert_eq!(GradualPlan::new(80, 5000).over(ten).resolve().unwrap().step_interval, MS(100));
-    assert!(matches!(GradualPlan::new(1, 2).resolve(), Err(ThrottleError::InvalidPlan(_))));
+    assert_eq!(
+        GradualPlan::new(80, 5000)
+            .over(ten)
+            .resolve()
+            .unwrap()
+            .step_interval,
+        MS(100)
+    );
+    assert!(matches!(
+        GradualPlan::new(1, 2).resolve(),
+        Err(ThrottleError::InvalidPlan(_))
+    ));
 }
 
 /// Reference rounding: `from + round((to − from)·i / K)`, half away from zero, done as
@@ -140,7 +207,9 @@ async fn gradual_steps_apply_on_time() {
     let t = throttles();
     t.start("n", C::rate_per(10, MS(1000))).await.unwrap();
     let t0 = Instant::now();
-    let plan = GradualPlan::new(10, 50).interval(MS(1000)).every(MS(100), 4);
+    let plan = GradualPlan::new(10, 50)
+        .interval(MS(1000))
+        .every(MS(100), 4);
     t.change_rate_gradually("n", plan).await.unwrap();
     tokio::time::sleep_until(t0 + MS(150)).await;
     assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(20));
@@ -158,16 +227,23 @@ async fn stop_during_a_gradual_plan_cancels_it() {
     let tel = Telemetry::new();
     tel.start();
     let t = Throttles::new(tel.clone());
-    let mut rec = Recorder::attach(&tel, [EventPattern::from(&names::THROTTLE_RATE)]).await.unwrap();
+    let mut rec = Recorder::attach(&tel, [EventPattern::from(&names::THROTTLE_RATE)])
+        .await
+        .unwrap();
     t.start("n", C::rate_per(10, MS(1000))).await.unwrap();
-    let plan = GradualPlan::new(10, 50).interval(MS(1000)).every(MS(100), 4);
+    let plan = GradualPlan::new(10, 50)
+        .interval(MS(1000))
+        .every(MS(100), 4);
     t.change_rate_gradually("n", plan).await.unwrap();
     tokio::time::sleep(MS(150)).await;
     assert_eq!(t.stop("n").await, Ok(()));
     let before = rec.take(3, common::TIMEOUT).await.len(); // start, step 0, step 1
     assert_eq!(before, 3);
     rec.assert_no_event(MS(500)).await;
-    assert!(matches!(t.info("n").await, Err(ThrottleError::NoSuchThrottle(_))));
+    assert!(matches!(
+        t.info("n").await,
+        Err(ThrottleError::NoSuchThrottle(_))
+    ));
 }
 
 #[actix_rt::test]
@@ -176,14 +252,22 @@ async fn pause_during_a_plan_keeps_its_timeline() {
     let t = throttles();
     t.start("n", C::rate_per(10, MS(1000))).await.unwrap();
     let t0 = Instant::now();
-    t.change_rate_gradually("n", GradualPlan::new(10, 50).interval(MS(1000)).every(MS(100), 4))
-        .await
-        .unwrap();
+    t.change_rate_gradually(
+        "n",
+        GradualPlan::new(10, 50)
+            .interval(MS(1000))
+            .every(MS(100), 4),
+    )
+    .await
+    .unwrap();
     t.pause("n").await.unwrap();
     tokio::time::sleep_until(t0 + MS(250)).await;
     let info = t.info("n").await.unwrap();
     assert_eq!((info.rate, info.paused), (Rate::Finite(30), true));
     tokio::time::sleep_until(t0 + MS(550)).await;
     let info = t.info("n").await.unwrap();
-    assert_eq!((info.rate, info.paused, info.gradual), (Rate::Finite(50), true, None));
+    assert_eq!(
+        (info.rate, info.paused, info.gradual),
+        (Rate::Finite(50), true, None)
+    );
 }

@@ -58,7 +58,9 @@ fn schedule_is_precise() {
     }
     // The model under continuous demand, over two intervals.
     let mut rates: Vec<u64> = (1..=300).collect();
-    rates.extend([999, 1000, 1001, 59_999, 60_000, 60_001, 123_457, 999_999, 1_000_000]);
+    rates.extend([
+        999, 1000, 1001, 59_999, 60_000, 60_001, 123_457, 999_999, 1_000_000,
+    ]);
     for r in rates {
         let mut s = Schedule::new(r, minute, 0);
         let g = continuous(&mut s, 2 * i, |_| 0);
@@ -80,7 +82,11 @@ fn extremes_of_the_range() {
     let mut s = Schedule::new(5_000_000, Duration::from_secs(1), 0);
     let g = continuous(&mut s, 3_000 * MS, |k| (k * 7919 % 5) * MS);
     assert!(max_window(&g, 1000 * MS) <= 5_000_000);
-    assert!(achieved(&g) as f64 >= 0.99 * 15_000_000.0, "{}", achieved(&g));
+    assert!(
+        achieved(&g) as f64 >= 0.99 * 15_000_000.0,
+        "{}",
+        achieved(&g)
+    );
 }
 
 proptest! {

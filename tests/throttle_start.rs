@@ -21,7 +21,10 @@ async fn rate_interval(t: &amoc::throttle::Throttles, name: &str) -> (Rate, Dura
 async fn start() {
     let t = throttles();
     assert_eq!(t.start("n", C::rate(100)).await, Ok(StartOutcome::Started));
-    assert_eq!(t.start("n", C::rate(100)).await, Ok(StartOutcome::AlreadyStarted));
+    assert_eq!(
+        t.start("n", C::rate(100)).await,
+        Ok(StartOutcome::AlreadyStarted)
+    );
     assert_eq!(
         t.start("n", C::rate(101)).await,
         Err(ThrottleError::WrongReconfiguration {
@@ -34,7 +37,10 @@ async fn start() {
 #[actix_rt::test]
 async fn start_descriptive() {
     let t = throttles();
-    assert_eq!(t.start("n", C::rate_per(100, MS(5000))).await, Ok(StartOutcome::Started));
+    assert_eq!(
+        t.start("n", C::rate_per(100, MS(5000))).await,
+        Ok(StartOutcome::Started)
+    );
     assert_eq!(rate_interval(&t, "n").await, (Rate::Finite(100), MS(5000)));
 }
 
@@ -42,7 +48,10 @@ async fn start_descriptive() {
 async fn start_interarrival() {
     let t = throttles();
     t.start("n", C::interarrival(MS(50))).await.unwrap();
-    assert_eq!(rate_interval(&t, "n").await, (Rate::Finite(1200), MS(60_000)));
+    assert_eq!(
+        rate_interval(&t, "n").await,
+        (Rate::Finite(1200), MS(60_000))
+    );
 }
 
 #[actix_rt::test]
@@ -99,7 +108,10 @@ async fn start_and_stop() {
     let t = throttles();
     t.start("n", C::rate(100)).await.unwrap();
     assert_eq!(t.stop("n").await, Ok(()));
-    assert_eq!(t.info("n").await, Err(ThrottleError::NoSuchThrottle("n".into())));
+    assert_eq!(
+        t.info("n").await,
+        Err(ThrottleError::NoSuchThrottle("n".into()))
+    );
     assert_eq!(t.start("n", C::rate(100)).await, Ok(StartOutcome::Started));
 }
 
@@ -108,7 +120,10 @@ async fn get_state() {
     let t = throttles();
     t.start("n", C::rate_per(100, MS(60_000))).await.unwrap();
     let info = t.info("n").await.unwrap();
-    assert_eq!((info.rate, info.interval, info.paused), (Rate::Finite(100), MS(60_000), false));
+    assert_eq!(
+        (info.rate, info.interval, info.paused),
+        (Rate::Finite(100), MS(60_000), false)
+    );
     assert_eq!(info.gradual, None);
 }
 
@@ -123,17 +138,22 @@ async fn interarrival_above_a_minute_is_one_per_interarrival() {
 async fn invalid_configs_and_names() {
     let t = throttles();
     assert!(matches!(
-        t.start("n", C::rate_per(1, Duration::from_micros(100))).await,
+        t.start("n", C::rate_per(1, Duration::from_micros(100)))
+            .await,
         Err(ThrottleError::InvalidConfig(_))
     ));
     assert!(matches!(
         t.start("n", C::rate_per(1, MS((1 << 32) + 1))).await,
         Err(ThrottleError::InvalidConfig(_))
     ));
-    assert_eq!(t.start("", C::rate(1)).await, Err(ThrottleError::InvalidName));
+    assert_eq!(
+        t.start("", C::rate(1)).await,
+        Err(ThrottleError::InvalidName)
+    );
     t.start("n", C::rate(1)).await.unwrap();
     assert!(matches!(
-        t.change_rate("n", C::rate_per(1, Duration::from_micros(1500))).await,
+        t.change_rate("n", C::rate_per(1, Duration::from_micros(1500)))
+            .await,
         Err(ThrottleError::InvalidConfig(_))
     ));
 }
@@ -162,10 +182,16 @@ async fn every_operation_on_an_unknown_name_is_an_error() {
 async fn user_rate_is_reserved_for_its_owner() {
     let t = throttles();
     let r = t.reserve(USER_RATE).unwrap();
-    assert_eq!(t.reserve(USER_RATE), Err(ThrottleError::Reserved(USER_RATE.into())));
+    assert_eq!(
+        t.reserve(USER_RATE),
+        Err(ThrottleError::Reserved(USER_RATE.into()))
+    );
     let reserved = Err(ThrottleError::Reserved(USER_RATE.into()));
     assert_eq!(t.start(USER_RATE, C::rate(1200)).await, reserved.clone());
-    assert_eq!(t.start_reserved(&r, C::rate(1200)).await, Ok(StartOutcome::Started));
+    assert_eq!(
+        t.start_reserved(&r, C::rate(1200)).await,
+        Ok(StartOutcome::Started)
+    );
     // Rate operations are allowed to everyone.
     t.change_rate(USER_RATE, C::rate(60)).await.unwrap();
     t.pause(USER_RATE).await.unwrap();
@@ -173,6 +199,9 @@ async fn user_rate_is_reserved_for_its_owner() {
     assert_eq!(t.stop(USER_RATE).await, reserved.map(drop));
     t.stop_reserved(&r).await.unwrap();
     t.release(r);
-    assert_eq!(t.start(USER_RATE, C::rate(1)).await, Ok(StartOutcome::Started));
+    assert_eq!(
+        t.start(USER_RATE, C::rate(1)).await,
+        Ok(StartOutcome::Started)
+    );
     t.stop(USER_RATE).await.unwrap();
 }

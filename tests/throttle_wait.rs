@@ -13,7 +13,10 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 #[actix_rt::test]
 async fn just_wait() {
     let t = throttles();
-    assert!(matches!(t.wait("n").await, Err(ThrottleError::NoSuchThrottle(_))));
+    assert!(matches!(
+        t.wait("n").await,
+        Err(ThrottleError::NoSuchThrottle(_))
+    ));
     t.start("n", C::rate_per(100, MS(10))).await.unwrap();
     t.wait("n").await.unwrap();
     let (r, mut rx) = sink();
@@ -33,7 +36,10 @@ async fn wait_for_process_to_die_sends_a_kill() {
     let t = throttles();
     t.start("n", C::rate(600)).await.unwrap();
     let h = t.run("n", async { panic!("user crashed") }).unwrap();
-    assert_eq!(h.await.map(|_: ()| ()), Err(RunError::Panicked("user crashed".into())));
+    assert_eq!(
+        h.await.map(|_: ()| ()),
+        Err(RunError::Panicked("user crashed".into()))
+    );
     // A panicking future releases its concurrency slot.
     t.change_rate("n", C::concurrency(1)).await.unwrap();
     let h = t.run("n", async { panic!("again") }).unwrap();
@@ -57,7 +63,10 @@ async fn async_runner_dies_while_waiting_raises_exit() {
     tokio::time::sleep(MS(20)).await;
     t.resume("n").await.unwrap();
     // The only permit goes to the waiter still there.
-    assert_eq!(tokio::time::timeout(MS(200), next).await.unwrap().unwrap(), Ok(()));
+    assert_eq!(
+        tokio::time::timeout(MS(200), next).await.unwrap().unwrap(),
+        Ok(())
+    );
 }
 
 #[actix_rt::test]
@@ -76,12 +85,18 @@ async fn async_runner_dies_when_throttler_dies() {
     assert_eq!(t.info("n").await.unwrap().waiting, 3);
     let stopped = Instant::now();
     t.stop("n").await.unwrap();
-    let w = tokio::time::timeout(MS(100), waiter).await.unwrap().unwrap();
+    let w = tokio::time::timeout(MS(100), waiter)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(w, Err(ThrottleError::Stopped));
     let r = tokio::time::timeout(MS(100), run).await.unwrap();
     assert_eq!(r, Err(RunError::Throttle(ThrottleError::Stopped)));
     assert!(stopped.elapsed() < MS(100));
-    assert!(!arrives(&mut rx, MS(50)).await, "undelivered sends are discarded");
+    assert!(
+        !arrives(&mut rx, MS(50)).await,
+        "undelivered sends are discarded"
+    );
 }
 
 #[actix_rt::test]
@@ -104,6 +119,10 @@ async fn idle_throttle_banks_one_permit() {
     times.sort();
     assert!(times[0] - t0 <= MS(1), "first at once");
     for pair in times.windows(2) {
-        assert!(pair[1] - pair[0] >= MS(99), "spacing {:?}", pair[1] - pair[0]);
+        assert!(
+            pair[1] - pair[0] >= MS(99),
+            "spacing {:?}",
+            pair[1] - pair[0]
+        );
     }
 }
