@@ -53,9 +53,7 @@ fn parse() -> anyhow::Result<Args> {
 fn main() -> anyhow::Result<()> {
     let args = parse()?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let sys = System::new();
-    let result = sys.block_on(run(args, cores));
-    result
+    System::new().block_on(run(args, cores))
 }
 
 async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
