@@ -182,8 +182,32 @@ impl Core {
     pub(crate) fn stop(&self) -> u64 {
         self.state.store(STOPPED, Ordering::Release);
         self.changed.notify_waiters();
-        let shards: Vec<Arc<Shard>> = self.shards.iter().map(|e| e.value().clone()).collect();
-        shards.iter().map(|s| s.fail_all(self)).sum()
+        self.fail_waiting()
+    }
+
+    /// Fails every waiting request with `Stopped` (sends are discarded and counted).
+    pub(crate) fn fail_waiting(&self) -> u64 {
+        self.shards_now().iter().map(|s| s.fail_all(self)).sum()
+    }
+
+    fn shards_now(&self) -> Vec<Arc<Shard>> {
+        self.shards.iter().map(|e| e.value().clone()).collect()
+    }
+
+    /// Reports each finite-rate shard that saw no request for interval + 60 s, once per idle
+    /// period (`is inactive`).
+    pub(crate) fn check_inactive(&self) {
+        let config = self.config();
+        if config.is_concurrency() || config.limit() == Rate::Unlimited {
+            return;
+        }
+        let idle_after = config.interval() + std::time::Duration::from_secs(60);
+        let now = Instant::now();
+        for shard in self.shards_now() {
+            if shard.newly_inactive(now, idle_after) {
+                self.process("debug", "is inactive", Some(("shard", shard.idx().into())));
+            }
+        }
     }
 
     /// A permit without queueing, when the mode allows it: unlimited, or a free slot in

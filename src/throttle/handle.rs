@@ -10,7 +10,7 @@ use dashmap::DashMap;
 use tokio::sync::oneshot;
 
 use super::core::Core;
-use super::owner::{stop_core, ChangeRate, Gradual, Info, Owner, SetPaused, Stop};
+use super::owner::{stop_core, Cancel, ChangeRate, Gradual, Info, Owner, SetPaused, Stop};
 use super::shard::Waiter;
 use super::{
     GradualPlan, Permit, RunHandle, StartOutcome, ThrottleConfig, ThrottleError, ThrottleInfo,
@@ -235,6 +235,15 @@ impl Throttles {
     }
 
     /// Reserves `name` (see [`Reservation`]). Errors: `InvalidName`, `Reserved` if it already is.
+    ///
+    /// ```
+    /// # use amoc::throttle::{Throttles, ThrottleError};
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// let r = t.reserve("user_rate").unwrap();
+    /// assert_eq!(t.reserve("user_rate"), Err(ThrottleError::Reserved("user_rate".into())));
+    /// t.release(r);
+    /// assert!(t.reserve("user_rate").is_ok());
+    /// ```
     pub fn reserve(&self, name: &str) -> Result<Reservation, ThrottleError> {
         if name.is_empty() {
             return Err(ThrottleError::InvalidName);
@@ -398,6 +407,18 @@ impl Throttles {
     }
 
     /// Resumes throttle `name`, re-applying its current configuration (idempotent).
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// t.start("n", ThrottleConfig::rate(600)).await.unwrap();
+    /// t.resume("n").await.unwrap(); // resuming a running throttle is fine
+    /// t.pause("n").await.unwrap();
+    /// t.resume("n").await.unwrap();
+    /// assert!(!t.info("n").await.unwrap().paused);
+    /// # });
+    /// ```
     pub async fn resume(&self, name: &str) -> Result<(), ThrottleError> {
         self.ask(name, SetPaused(false)).await
     }
@@ -487,7 +508,64 @@ impl Throttles {
         self.ask(name, Info).await
     }
 
+    /// Re-creates the owner actor of throttle `name` from its last configuration, as the
+    /// throttles supervisor does after the owner crashed (SPEC 6.3): waiting requests fail
+    /// with `Stopped`, a running gradual plan is cancelled (reported as a `process` warning),
+    /// `init` and `rate` are emitted. Errors: `NoSuchThrottle`, `NoRuntime`.
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles, Rate};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// t.start("n", ThrottleConfig::rate(10)).await.unwrap();
+    /// t.change_rate("n", ThrottleConfig::rate(20)).await.unwrap();
+    /// t.restart("n").await.unwrap();
+    /// assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(20));
+    /// # });
+    /// ```
+    pub async fn restart(&self, name: &str) -> Result<(), ThrottleError> {
+        if actix::System::try_current().is_none() {
+            return Err(ThrottleError::NoRuntime);
+        }
+        let (core, old) = {
+            let mut entry = self
+                .inner
+                .throttles
+                .get_mut(name)
+                .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
+            let core = entry.core.clone();
+            let new = Owner::new(core.clone()).start();
+            (core, std::mem::replace(&mut entry.owner, new))
+        };
+        // The old owner, if it still runs, must not step a plan any more.
+        let had_plan = old.send(Cancel).await.unwrap_or(false);
+        core.fail_waiting();
+        core.configure(core.config());
+        if had_plan {
+            core.process("warning", "gradual plan cancelled", None);
+        }
+        self.inner
+            .telemetry
+            .execute_with(&names::THROTTLE_INIT, || {
+                (
+                    measurements! { "count" => 1u64 },
+                    metadata! { "name" => name, "monotonic_time" => monotonic_time() },
+                )
+            });
+        core.emit_rate(core.config(), None);
+        Ok(())
+    }
+
     /// The names of the running throttles.
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// t.start("a", ThrottleConfig::rate(1)).await.unwrap();
+    /// assert_eq!(t.names(), vec!["a".to_string()]);
+    /// # });
+    /// ```
     pub fn names(&self) -> Vec<String> {
         self.inner
             .throttles

@@ -54,6 +54,8 @@ struct Queue {
     waiters: VecDeque<Waiter>,
     ticker: bool,
     idle_tick: bool,
+    last_request: Option<Instant>,
+    inactive_reported: bool,
 }
 
 /// One arbiter's part of a throttle.
@@ -96,6 +98,8 @@ impl Shard {
             return Err(ThrottleError::Stopped);
         }
         q.waiters.push_back(waiter);
+        q.last_request = Some(Instant::now());
+        q.inactive_reported = false;
         core.waiting.fetch_add(1, Ordering::AcqRel);
         if !q.ticker {
             q.ticker = true;
@@ -103,6 +107,23 @@ impl Shard {
             runtime.spawn(ticker(core.clone(), self.clone()));
         }
         Ok(())
+    }
+
+    pub(crate) fn idx(&self) -> usize {
+        self.idx
+    }
+
+    /// True once per idle period: nothing waits and the last request is `idle_after` old.
+    pub(crate) fn newly_inactive(&self, now: Instant, idle_after: Duration) -> bool {
+        let mut q = self.lock();
+        let idle = q.waiters.is_empty()
+            && q.last_request
+                .is_some_and(|t| now.saturating_duration_since(t) >= idle_after);
+        if idle && !q.inactive_reported {
+            q.inactive_reported = true;
+            return true;
+        }
+        false
     }
 
     /// Fails every waiting request with `Stopped`; returns how many sends were discarded.
