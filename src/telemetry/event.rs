@@ -161,8 +161,15 @@ impl Serialize for Number {
 }
 
 /// An ordered list of key/value pairs with keys known at compile time.
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq)]
 pub struct Pairs<V>(pub Vec<(&'static str, V)>);
+
+// Not derived: a derive would require `V: Default`, which `Number` is not.
+impl<V> Default for Pairs<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Numeric measurements of an event: `key → Number`.
 pub type Measurements = Pairs<Number>;
