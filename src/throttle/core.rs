@@ -26,6 +26,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+const STRIPES: usize = 16;
+
+/// A counter striped over cache lines, so that threads counting grants do not contend.
+#[derive(Debug, Default)]
+struct StripedCounter {
+    stripes: [Padded; STRIPES],
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+}
+
+impl StripedCounter {
+    fn add(&self, n: u64) {
+        let i = STRIPE.with(|s| *s);
+        self.stripes[i].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    }
+}
+
 /// The rate ledger: the pure schedule plus each shard's demand, used to split what is
 /// available among the shards that wait.
 #[derive(Debug, Default)]
@@ -78,7 +110,7 @@ pub(crate) struct Core {
     state: AtomicU8,
     conc_limit: AtomicU64,
     in_flight: AtomicU64,
-    granted: AtomicU64,
+    granted: StripedCounter,
     pub(crate) waiting: AtomicU64,
     ledger: Mutex<Ledger>,
     shards: DashMap<ThreadId, Arc<Shard>>,
@@ -96,7 +128,7 @@ impl Core {
             state: AtomicU8::new(RATE),
             conc_limit: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
-            granted: AtomicU64::new(0),
+            granted: StripedCounter::default(),
             waiting: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             shards: DashMap::new(),
@@ -111,7 +143,28 @@ impl Core {
 
     /// Nanoseconds on this throttle's clock.
     pub(crate) fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.ns_at(Instant::now())
+    }
+
+    fn ns_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Claims up to `want` permits for shard `idx` from the ledger. The grant time is read
+    /// under the ledger lock, so the ledger's log is in time order and the permits carry the
+    /// time the ledger decided them. Returns the count, the grant time, and how long until a
+    /// permit could be available again (`None`: not before a change).
+    pub(crate) fn claim(
+        &self,
+        idx: usize,
+        want: u64,
+    ) -> (u64, Instant, Option<std::time::Duration>) {
+        let mut ledger = lock(&self.ledger);
+        let now = Instant::now();
+        let ns = self.ns_at(now);
+        let (n, next) = ledger.claim(ns, idx, want);
+        let wait = next.map(|at| std::time::Duration::from_nanos(at.saturating_sub(ns)));
+        (n, now, wait)
     }
 
     pub(crate) fn state(&self) -> u8 {
@@ -141,8 +194,8 @@ impl Core {
                 CONCURRENCY
             }
             Rate::Finite(r) => {
-                let now = self.now_ns();
                 let mut ledger = lock(&self.ledger);
+                let now = self.now_ns();
                 match ledger.schedule.as_mut() {
                     Some(s) => s.reconfigure(r, config.interval(), now),
                     None => ledger.schedule = Some(Schedule::new(r, config.interval(), now)),
@@ -262,12 +315,12 @@ impl Core {
     }
 
     pub(crate) fn granted(&self) -> u64 {
-        self.granted.load(Ordering::Relaxed)
+        self.granted.sum()
     }
 
     /// Counts `n` grants and emits one `execute` per grant.
     pub(crate) fn count_grants(&self, n: u64) {
-        self.granted.fetch_add(n, Ordering::Relaxed);
+        self.granted.add(n);
         for _ in 0..n {
             self.telemetry.execute_with(&names::THROTTLE_EXECUTE, || {
                 (

@@ -1,5 +1,6 @@
 //! The [`Throttles`] handle and the name registry.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use dashmap::DashMap;
 use tokio::sync::oneshot;
 
-use super::core::Core;
+use super::core::{Core, STOPPED};
 use super::owner::{stop_core, Cancel, ChangeRate, Gradual, Info, Owner, SetPaused, Stop};
 use super::shard::Waiter;
 use super::{
@@ -17,6 +18,15 @@ use super::{
 };
 use crate::telemetry::{monotonic_time, names, Telemetry};
 use crate::{measurements, metadata};
+
+static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
+
+/// How many throttles each thread remembers.
+const CORE_CACHE: usize = 32;
+
+thread_local! {
+    static CORES: RefCell<Vec<(u64, Arc<Core>)>> = const { RefCell::new(Vec::new()) };
+}
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -26,10 +36,21 @@ struct Entry {
 
 #[derive(Debug)]
 struct Registry {
+    id: u64,
     telemetry: Telemetry,
     throttles: DashMap<String, Entry>,
     reserved: DashMap<String, u64>,
     next_token: AtomicU64,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // The last handle is gone: nobody can reach these throttles any more; fail their
+        // waiters rather than leave them hanging.
+        for e in self.throttles.iter() {
+            stop_core(&e.core);
+        }
+    }
 }
 
 /// The handle to a set of named throttles: cheap to clone, `Send + Sync`, usable from any
@@ -86,6 +107,7 @@ impl Throttles {
     pub fn new(telemetry: Telemetry) -> Self {
         Self {
             inner: Arc::new(Registry {
+                id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
                 telemetry,
                 throttles: DashMap::new(),
                 reserved: DashMap::new(),
@@ -103,11 +125,50 @@ impl Throttles {
     }
 
     fn core(&self, name: &str) -> Result<Arc<Core>, ThrottleError> {
-        self.inner
+        self.with_core(name, Arc::clone)
+    }
+
+    /// Runs `f` on the core of `name`, found through this thread's cache of recently used
+    /// throttles (so the hot path neither locks the registry nor touches a shared reference
+    /// count), or through the registry on a miss. `f` must not look up throttles itself.
+    fn with_core<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Arc<Core>) -> R,
+    ) -> Result<R, ThrottleError> {
+        let id = self.inner.id;
+        let mut f = Some(f);
+        let hit = CORES.with(|c| {
+            let mut c = c.borrow_mut();
+            let pos = c
+                .iter()
+                .position(|(r, core)| *r == id && &*core.name == name)?;
+            if c[pos].1.state() == STOPPED {
+                c.swap_remove(pos);
+                return None;
+            }
+            f.take().map(|f| f(&c[pos].1))
+        });
+        if let Some(r) = hit {
+            return Ok(r);
+        }
+        let core = self
+            .inner
             .throttles
             .get(name)
             .map(|e| e.core.clone())
-            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))
+            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
+        CORES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CORE_CACHE {
+                c.remove(0);
+            }
+            c.push((id, core.clone()));
+        });
+        match f.take() {
+            Some(f) => Ok(f(&core)),
+            None => Err(ThrottleError::NoSuchThrottle(name.to_owned())),
+        }
     }
 
     fn check_reserved(&self, name: &str, token: Option<u64>) -> Result<(), ThrottleError> {
@@ -282,14 +343,19 @@ impl Throttles {
     /// # });
     /// ```
     pub async fn wait(&self, name: &str) -> Result<Permit, ThrottleError> {
-        let core = self.core(name)?;
-        core.emit_request();
-        if let Some(p) = core.fast_permit() {
-            return Ok(p);
+        let queued = self.with_core(name, |core| {
+            core.emit_request();
+            if let Some(p) = core.fast_permit() {
+                return Ok(Ok(p));
+            }
+            let (tx, rx) = oneshot::channel();
+            core.local_shard().enqueue(core, Waiter::Wait(tx))?;
+            Ok(Err(rx))
+        })??;
+        match queued {
+            Ok(permit) => Ok(permit),
+            Err(rx) => rx.await.unwrap_or(Err(ThrottleError::Stopped)),
         }
-        let (tx, rx) = oneshot::channel();
-        core.local_shard().enqueue(&core, Waiter::Wait(tx))?;
-        rx.await.unwrap_or(Err(ThrottleError::Stopped))
     }
 
     /// Delivers `msg` to `recipient` (`do_send`) when throttle `name` grants a permit; returns

@@ -170,11 +170,13 @@ impl Shard {
         if state & PAUSED != 0 || want == 0 {
             return Step::Until(now + if want == 0 { TICK } else { IDLE_RECHECK });
         }
+        let mut granted_at = now;
         let (n, next, slots) = match state {
             UNLIMITED => (want, None, false),
             CONCURRENCY => (core.acquire_slots(want), None, true),
             RATE => {
-                let (n, next) = core.ledger().claim(core.now_ns(), self.idx, want);
+                let (n, at, next) = core.claim(self.idx, want);
+                granted_at = at;
                 (n, next, false)
             }
             _ => (0, None, false),
@@ -199,7 +201,7 @@ impl Shard {
         core.count_grants(batch.len() as u64);
         for w in batch {
             let slot = slots.then(|| core.clone());
-            w.grant(Permit::new(now, slot));
+            w.grant(Permit::new(granted_at, slot));
         }
         let again = now + TICK;
         if left == 0 {
@@ -210,10 +212,7 @@ impl Shard {
             };
         }
         match (state, next) {
-            (RATE, Some(at)) => {
-                let at_ns = at.saturating_sub(core.now_ns());
-                Step::Until(again.max(now + Duration::from_nanos(at_ns)))
-            }
+            (RATE, Some(wait)) => Step::Until(again.max(granted_at + wait)),
             (RATE, None) | (CONCURRENCY, _) => Step::Until(now + IDLE_RECHECK),
             _ => Step::Until(again),
         }
