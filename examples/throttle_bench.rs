@@ -16,7 +16,8 @@ use tokio::time::Instant;
 
 thread_local! {
     static GRANTS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
-    static COUNT: RefCell<u64> = const { RefCell::new(0) };
+    /// Unlimited runs: grants per millisecond (timestamps would be too many to keep).
+    static PER_MS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Args {
@@ -67,11 +68,13 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
     let record = args.rate != 0;
     let start = Instant::now();
     let end = start + Duration::from_secs(args.seconds);
+    let ms_total = (args.seconds * 1000) as usize;
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
     for u in 0..args.users {
         let t = throttles.clone();
         arbiters[u % cores].spawn(async move {
             let mut n = 0u32;
+            let mut buckets: Vec<u64> = vec![0; if record { 0 } else { ms_total }];
             loop {
                 let Ok(permit) = t.wait("bench").await else {
                     break;
@@ -84,13 +87,25 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
                     let ns = (at - start).as_nanos() as u64;
                     GRANTS.with(|g| g.borrow_mut().push(ns));
                 } else {
-                    COUNT.with(|c| *c.borrow_mut() += 1);
+                    let ms = (at - start).as_millis() as usize;
+                    if let Some(b) = buckets.get_mut(ms) {
+                        *b += 1;
+                    }
                     n = n.wrapping_add(1);
                     if n % 64 == 0 {
                         tokio::task::yield_now().await;
                     }
                 }
             }
+            PER_MS.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() < buckets.len() {
+                    c.resize(buckets.len(), 0);
+                }
+                for (i, b) in buckets.into_iter().enumerate() {
+                    c[i] += b;
+                }
+            });
         });
     }
     let mut last = 0;
@@ -103,29 +118,44 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(50)).await;
     throttles.stop("bench").await?;
     let mut grants: Vec<u64> = Vec::new();
-    let mut count = 0u64;
+    let mut per_ms: Vec<u64> = Vec::new();
     for a in &arbiters {
         let (tx, rx) = tokio::sync::oneshot::channel();
         a.spawn(async move {
             let g = GRANTS.with(|g| std::mem::take(&mut *g.borrow_mut()));
-            let c = COUNT.with(|c| *c.borrow());
+            let c = PER_MS.with(|c| std::mem::take(&mut *c.borrow_mut()));
             let _ = tx.send((g, c));
         });
         let (g, c) = rx.await?;
         grants.extend(g);
-        count += c;
+        if per_ms.len() < c.len() {
+            per_ms.resize(c.len(), 0);
+        }
+        for (i, n) in c.into_iter().enumerate() {
+            per_ms[i] += n;
+        }
         a.stop();
     }
-    let total = if record { grants.len() as u64 } else { count };
+    let total = if record {
+        grants.len() as u64
+    } else {
+        per_ms.iter().sum()
+    };
     grants.sort_unstable();
     let window = args.interval_ms * 1_000_000;
-    let mut max_in_window = 0usize;
+    let mut max_in_window = 0u64;
     let mut lo = 0;
     for hi in 0..grants.len() {
         while grants[hi] - grants[lo] >= window {
             lo += 1;
         }
-        max_in_window = max_in_window.max(hi - lo + 1);
+        max_in_window = max_in_window.max((hi - lo + 1) as u64);
+    }
+    // Unlimited: windows aligned to whole milliseconds.
+    let w = args.interval_ms as usize;
+    for i in 0..per_ms.len() {
+        let sum: u64 = per_ms[i..(i + w).min(per_ms.len())].iter().sum();
+        max_in_window = max_in_window.max(sum);
     }
     let achieved = total as f64 / args.seconds as f64;
     let target = if args.rate == 0 {
