@@ -36,7 +36,9 @@ pub(crate) struct Core {
     conc_limit: AtomicU64,
     in_flight: AtomicU64,
     granted: StripedCounter,
-    pub(crate) waiting: AtomicU64,
+    /// Shards with at least one request queued (changed once per busy period of a shard,
+    /// not per request).
+    pub(crate) busy_shards: AtomicU64,
     ledger: Mutex<Ledger>,
     shards: DashMap<ThreadId, Arc<Shard>>,
     next_shard: AtomicUsize,
@@ -54,7 +56,7 @@ impl Core {
             conc_limit: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             granted: StripedCounter::default(),
-            waiting: AtomicU64::new(0),
+            busy_shards: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             shards: DashMap::new(),
             next_shard: AtomicUsize::new(0),
@@ -196,7 +198,7 @@ impl Core {
                 self.count_grants(1);
                 Some(Permit::new(Instant::now(), None))
             }
-            CONCURRENCY if self.waiting.load(Ordering::Acquire) == 0 => {
+            CONCURRENCY if self.busy_shards.load(Ordering::Acquire) == 0 => {
                 (self.acquire_slots(1) == 1).then(|| {
                     self.count_grants(1);
                     Permit::new(Instant::now(), Some(self.clone()))
@@ -230,7 +232,7 @@ impl Core {
                 Some(("n", 0.into())),
             );
         }
-        if self.waiting.load(Ordering::Acquire) > 0 {
+        if self.busy_shards.load(Ordering::Acquire) > 0 {
             self.changed.notify_waiters();
         }
     }
@@ -323,6 +325,6 @@ impl Core {
 
     /// Requests waiting on every shard.
     pub(crate) fn waiting(&self) -> u64 {
-        self.waiting.load(Ordering::Acquire)
+        self.shards_now().iter().map(|s| s.len() as u64).sum()
     }
 }

@@ -97,16 +97,23 @@ impl Shard {
         if core.state() == STOPPED {
             return Err(ThrottleError::Stopped);
         }
+        if q.waiters.is_empty() {
+            core.busy_shards.fetch_add(1, Ordering::AcqRel);
+        }
         q.waiters.push_back(waiter);
         q.last_request = Some(Instant::now());
         q.inactive_reported = false;
-        core.waiting.fetch_add(1, Ordering::AcqRel);
         if !q.ticker {
             q.ticker = true;
             drop(q);
             runtime.spawn(ticker(core.clone(), self.clone()));
         }
         Ok(())
+    }
+
+    /// Requests queued here.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().waiters.len()
     }
 
     pub(crate) fn idx(&self) -> usize {
@@ -128,9 +135,13 @@ impl Shard {
 
     /// Fails every waiting request with `Stopped`; returns how many sends were discarded.
     pub(crate) fn fail_all(&self, core: &Core) -> u64 {
-        let drained: Vec<Waiter> = self.lock().waiters.drain(..).collect();
-        core.waiting
-            .fetch_sub(drained.len() as u64, Ordering::AcqRel);
+        let drained: Vec<Waiter> = {
+            let mut q = self.lock();
+            if !q.waiters.is_empty() {
+                core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+            }
+            q.waiters.drain(..).collect()
+        };
         let mut sends = 0;
         for w in drained {
             match w {
@@ -164,7 +175,9 @@ impl Shard {
         // Withdrawn requests (dropped `wait` futures) at the head do not take a permit.
         while q.waiters.front().is_some_and(Waiter::is_gone) {
             q.waiters.pop_front();
-            core.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        if q.waiters.is_empty() {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
         }
         let want = q.waiters.len() as u64;
         if state & PAUSED != 0 || want == 0 {
@@ -190,8 +203,10 @@ impl Shard {
             }
         }
         let left = q.waiters.len() as u64;
+        if left == 0 {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+        }
         drop(q);
-        core.waiting.fetch_sub(want - left, Ordering::AcqRel);
         if slots {
             // Slots taken for requests withdrawn meanwhile go back.
             for _ in batch.len() as u64..n {
