@@ -39,17 +39,30 @@
 //!
 //! # Design
 //!
-//! Each throttle has a shared core (mode flags read lock-free per request), an owner actor
-//! ([`owner::Owner`]) that makes every state change, and one *shard* per arbiter that uses it:
-//! the shard queues its arbiter's requests locally and a ticker task on that arbiter grants
-//! them, taking permits from the throttle's rate ledger once per tick (1 ms), not once per
-//! request. The ledger is the pure [`schedule::Schedule`]; when several shards wait, what is
-//! available is divided among them with [`schedule::split_from`] in proportion to their
-//! waiting requests, in shares that sum exactly to it, so the shards together never exceed the
-//! rate. Concurrency mode is one shared atomic counter.
-//!
-//! The registry (name → throttle) holds each throttle's core and thus its last configuration,
-//! so that an owner re-created under a supervisor comes back with it (see [`owner`]).
+//! * **Owner.** Each throttle has an owner actor ([`owner::Owner`]) that makes every state
+//!   change (rate change, gradual steps on its timers, pause, resume, stop) and answers
+//!   `info`. No request ever goes through it.
+//! * **Shared core.** The mode (rate, unlimited, concurrency, paused, stopped) is one atomic
+//!   read per request. Each thread keeps a small cache of the cores it used, so a request
+//!   neither locks the registry nor touches a shared reference count.
+//! * **Shards.** Each arbiter (thread) that queues requests on a throttle gets its own shard: a
+//!   FIFO queue and a ticker task on that arbiter. The ticker takes permits from the
+//!   throttle's *ledger* (the pure [`schedule::Schedule`] behind a mutex) once per 1 ms tick —
+//!   not once per request — and grants them locally; when its grants were limited by demand
+//!   rather than allowance it ticks again at once, so the rate is reached with few waiters.
+//! * **Exact split.** When several shards wait, what the ledger has available at a tick is
+//!   divided among them with [`schedule::split_from`] in proportion to their waiting
+//!   requests (largest remainder, rotating ties): the shares sum exactly to the available
+//!   amount, and the ledger's grant log bounds the sum over all shards by the rate (G1), so
+//!   moving share between shards never needs a hand-over. (This is SPEC 6.4's "equivalent"
+//!   to static per-shard shares: there is no rebalancing step and no home shard for low
+//!   rates, since a shard with nothing waiting simply claims nothing.)
+//! * **Concurrency mode** is one shared atomic counter of outstanding permits; a freed slot
+//!   wakes the shards that wait. **Unlimited** touches no shard and no lock.
+//! * **Registry and supervision.** The registry maps names to a throttle's core and owner;
+//!   the core holds the last configuration, so an owner re-created by
+//!   [`Throttles::restart`] (the seam for the `throttles` DynamicSupervisor) comes back with
+//!   it (see [`owner`]).
 //!
 //! ```
 //! use amoc::throttle::{ThrottleConfig, Throttles, StartOutcome};
@@ -70,8 +83,11 @@ mod core;
 mod error;
 pub mod gradual;
 mod handle;
+mod ledger;
+mod lifecycle;
 pub mod owner;
 mod permit;
+mod requests;
 pub mod schedule;
 mod shard;
 
@@ -80,7 +96,8 @@ use std::time::Duration;
 pub use config::{Rate, ThrottleConfig, DEFAULT_INTERVAL, MAX_INTERVAL_MS};
 pub use error::{RunError, StartOutcome, ThrottleError};
 pub use gradual::{GradualPlan, GradualSchedule, PlanRate, Steps};
-pub use handle::{Reservation, Throttles};
+pub use handle::Throttles;
+pub use lifecycle::Reservation;
 pub use permit::{Permit, RunHandle};
 
 /// The name of the throttle the controller reserves for starting users (SPEC 5.3).

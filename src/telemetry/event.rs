@@ -164,6 +164,13 @@ impl Serialize for Number {
 #[derive(Clone, PartialEq)]
 pub struct Pairs<V>(pub Vec<(&'static str, V)>);
 
+// Not derived: a derive would require `V: Default`, which `Number` is not.
+impl<V> Default for Pairs<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Numeric measurements of an event: `key → Number`.
 pub type Measurements = Pairs<Number>;
 /// Metadata of an event: `key → Value`.

@@ -10,7 +10,8 @@ use dashmap::DashMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::schedule::{split_from, Schedule};
+use super::ledger::{Ledger, StripedCounter};
+use super::schedule::Schedule;
 use super::shard::Shard;
 use super::{Permit, Rate, ThrottleConfig};
 use crate::telemetry::{monotonic_time, names, Telemetry};
@@ -26,50 +27,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The rate ledger: the pure schedule plus each shard's demand, used to split what is
-/// available among the shards that wait.
-#[derive(Debug, Default)]
-pub(crate) struct Ledger {
-    schedule: Option<Schedule>,
-    demand: Vec<u64>,
-    turn: usize,
-}
-
-impl Ledger {
-    /// Grants up to `want` to shard `idx` at `now`; returns the count and when to try again.
-    pub(crate) fn claim(&mut self, now: u64, idx: usize, want: u64) -> (u64, Option<u64>) {
-        if self.demand.len() <= idx {
-            self.demand.resize(idx + 1, 0);
-        }
-        let idle = self.demand.iter().all(|&d| d == 0);
-        self.demand[idx] = want;
-        let Some(s) = self.schedule.as_mut() else {
-            return (0, None);
-        };
-        let avail = s.available(now, idle);
-        let others = self
-            .demand
-            .iter()
-            .enumerate()
-            .any(|(i, &d)| i != idx && d > 0);
-        let share = if others && avail > 0 {
-            self.turn = self.turn.wrapping_add(1);
-            split_from(avail, &self.demand, self.turn)[idx]
-        } else {
-            avail
-        };
-        let n = share.min(want);
-        s.record(now, n);
-        (n, s.next_at(now))
-    }
-
-    pub(crate) fn set_demand(&mut self, idx: usize, d: u64) {
-        if let Some(x) = self.demand.get_mut(idx) {
-            *x = d;
-        }
-    }
-}
-
 /// One throttle's shared state.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -78,8 +35,10 @@ pub(crate) struct Core {
     state: AtomicU8,
     conc_limit: AtomicU64,
     in_flight: AtomicU64,
-    granted: AtomicU64,
-    pub(crate) waiting: AtomicU64,
+    granted: StripedCounter,
+    /// Shards with at least one request queued (changed once per busy period of a shard,
+    /// not per request).
+    pub(crate) busy_shards: AtomicU64,
     ledger: Mutex<Ledger>,
     shards: DashMap<ThreadId, Arc<Shard>>,
     next_shard: AtomicUsize,
@@ -96,8 +55,8 @@ impl Core {
             state: AtomicU8::new(RATE),
             conc_limit: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
-            granted: AtomicU64::new(0),
-            waiting: AtomicU64::new(0),
+            granted: StripedCounter::default(),
+            busy_shards: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             shards: DashMap::new(),
             next_shard: AtomicUsize::new(0),
@@ -111,7 +70,28 @@ impl Core {
 
     /// Nanoseconds on this throttle's clock.
     pub(crate) fn now_ns(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.ns_at(Instant::now())
+    }
+
+    fn ns_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Claims up to `want` permits for shard `idx` from the ledger. The grant time is read
+    /// under the ledger lock, so the ledger's log is in time order and the permits carry the
+    /// time the ledger decided them. Returns the count, the grant time, and how long until a
+    /// permit could be available again (`None`: not before a change).
+    pub(crate) fn claim(
+        &self,
+        idx: usize,
+        want: u64,
+    ) -> (u64, Instant, Option<std::time::Duration>) {
+        let mut ledger = lock(&self.ledger);
+        let now = Instant::now();
+        let ns = self.ns_at(now);
+        let (n, next) = ledger.claim(ns, idx, want);
+        let wait = next.map(|at| std::time::Duration::from_nanos(at.saturating_sub(ns)));
+        (n, now, wait)
     }
 
     pub(crate) fn state(&self) -> u8 {
@@ -141,8 +121,8 @@ impl Core {
                 CONCURRENCY
             }
             Rate::Finite(r) => {
-                let now = self.now_ns();
                 let mut ledger = lock(&self.ledger);
+                let now = self.now_ns();
                 match ledger.schedule.as_mut() {
                     Some(s) => s.reconfigure(r, config.interval(), now),
                     None => ledger.schedule = Some(Schedule::new(r, config.interval(), now)),
@@ -182,8 +162,32 @@ impl Core {
     pub(crate) fn stop(&self) -> u64 {
         self.state.store(STOPPED, Ordering::Release);
         self.changed.notify_waiters();
-        let shards: Vec<Arc<Shard>> = self.shards.iter().map(|e| e.value().clone()).collect();
-        shards.iter().map(|s| s.fail_all(self)).sum()
+        self.fail_waiting()
+    }
+
+    /// Fails every waiting request with `Stopped` (sends are discarded and counted).
+    pub(crate) fn fail_waiting(&self) -> u64 {
+        self.shards_now().iter().map(|s| s.fail_all(self)).sum()
+    }
+
+    fn shards_now(&self) -> Vec<Arc<Shard>> {
+        self.shards.iter().map(|e| e.value().clone()).collect()
+    }
+
+    /// Reports each finite-rate shard that saw no request for interval + 60 s, once per idle
+    /// period (`is inactive`).
+    pub(crate) fn check_inactive(&self) {
+        let config = self.config();
+        if config.is_concurrency() || config.limit() == Rate::Unlimited {
+            return;
+        }
+        let idle_after = config.interval() + std::time::Duration::from_secs(60);
+        let now = Instant::now();
+        for shard in self.shards_now() {
+            if shard.newly_inactive(now, idle_after) {
+                self.process("debug", "is inactive", Some(("shard", shard.idx().into())));
+            }
+        }
     }
 
     /// A permit without queueing, when the mode allows it: unlimited, or a free slot in
@@ -194,7 +198,7 @@ impl Core {
                 self.count_grants(1);
                 Some(Permit::new(Instant::now(), None))
             }
-            CONCURRENCY if self.waiting.load(Ordering::Acquire) == 0 => {
+            CONCURRENCY if self.busy_shards.load(Ordering::Acquire) == 0 => {
                 (self.acquire_slots(1) == 1).then(|| {
                     self.count_grants(1);
                     Permit::new(Instant::now(), Some(self.clone()))
@@ -228,7 +232,7 @@ impl Core {
                 Some(("n", 0.into())),
             );
         }
-        if self.waiting.load(Ordering::Acquire) > 0 {
+        if self.busy_shards.load(Ordering::Acquire) > 0 {
             self.changed.notify_waiters();
         }
     }
@@ -238,12 +242,12 @@ impl Core {
     }
 
     pub(crate) fn granted(&self) -> u64 {
-        self.granted.load(Ordering::Relaxed)
+        self.granted.sum()
     }
 
     /// Counts `n` grants and emits one `execute` per grant.
     pub(crate) fn count_grants(&self, n: u64) {
-        self.granted.fetch_add(n, Ordering::Relaxed);
+        self.granted.add(n);
         for _ in 0..n {
             self.telemetry.execute_with(&names::THROTTLE_EXECUTE, || {
                 (
@@ -321,6 +325,6 @@ impl Core {
 
     /// Requests waiting on every shard.
     pub(crate) fn waiting(&self) -> u64 {
-        self.waiting.load(Ordering::Acquire)
+        self.shards_now().iter().map(|s| s.len() as u64).sum()
     }
 }

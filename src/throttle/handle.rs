@@ -1,35 +1,50 @@
-//! The [`Throttles`] handle and the name registry.
+//! The [`Throttles`] handle, the name registry, and the operations that change a throttle
+//! through its owner actor.
 
-use std::future::Future;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use actix::{Actor, Addr, Message, Recipient};
-use dashmap::mapref::entry::Entry as MapEntry;
+use actix::{Addr, Message};
 use dashmap::DashMap;
-use tokio::sync::oneshot;
 
-use super::core::Core;
-use super::owner::{stop_core, ChangeRate, Gradual, Info, Owner, SetPaused, Stop};
-use super::shard::Waiter;
-use super::{
-    GradualPlan, Permit, RunHandle, StartOutcome, ThrottleConfig, ThrottleError, ThrottleInfo,
-};
-use crate::telemetry::{monotonic_time, names, Telemetry};
-use crate::{measurements, metadata};
+use super::core::{Core, STOPPED};
+use super::owner::{stop_core, ChangeRate, Gradual, Info, Owner, SetPaused};
+use super::{GradualPlan, ThrottleConfig, ThrottleError, ThrottleInfo};
+use crate::telemetry::Telemetry;
+
+static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
+
+/// How many throttles each thread remembers.
+const CORE_CACHE: usize = 32;
+
+thread_local! {
+    static CORES: RefCell<Vec<(u64, Arc<Core>)>> = const { RefCell::new(Vec::new()) };
+}
 
 #[derive(Debug, Clone)]
-struct Entry {
-    core: Arc<Core>,
-    owner: Addr<Owner>,
+pub(super) struct Entry {
+    pub(super) core: Arc<Core>,
+    pub(super) owner: Addr<Owner>,
 }
 
 #[derive(Debug)]
-struct Registry {
-    telemetry: Telemetry,
-    throttles: DashMap<String, Entry>,
-    reserved: DashMap<String, u64>,
-    next_token: AtomicU64,
+pub(super) struct Registry {
+    pub(super) id: u64,
+    pub(super) telemetry: Telemetry,
+    pub(super) throttles: DashMap<String, Entry>,
+    pub(super) reserved: DashMap<String, u64>,
+    pub(super) next_token: AtomicU64,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // The last handle is gone: nobody can reach these throttles any more; fail their
+        // waiters rather than leave them hanging.
+        for e in self.throttles.iter() {
+            stop_core(&e.core);
+        }
+    }
 }
 
 /// The handle to a set of named throttles: cheap to clone, `Send + Sync`, usable from any
@@ -47,38 +62,7 @@ struct Registry {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Throttles {
-    inner: Arc<Registry>,
-}
-
-/// The exclusive right to start and stop one throttle name (the controller's `user_rate`):
-/// while it is held, [`Throttles::start`] and [`Throttles::stop`] of that name return
-/// [`ThrottleError::Reserved`]; the holder uses [`Throttles::start_reserved`] and
-/// [`Throttles::stop_reserved`].
-///
-/// ```
-/// # use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles, USER_RATE};
-/// # actix_rt::System::new().block_on(async {
-/// let throttles = Throttles::new(amoc::telemetry::Telemetry::new());
-/// let r = throttles.reserve(USER_RATE).unwrap();
-/// let c = ThrottleConfig::rate(1200);
-/// assert_eq!(throttles.start(USER_RATE, c).await, Err(ThrottleError::Reserved(USER_RATE.into())));
-/// throttles.start_reserved(&r, c).await.unwrap();
-/// throttles.change_rate(USER_RATE, ThrottleConfig::rate(60)).await.unwrap();
-/// throttles.stop_reserved(&r).await.unwrap();
-/// throttles.release(r);
-/// # });
-/// ```
-#[derive(Debug, PartialEq, Eq)]
-pub struct Reservation {
-    name: String,
-    token: u64,
-}
-
-impl Reservation {
-    /// The reserved name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
+    pub(super) inner: Arc<Registry>,
 }
 
 impl Throttles {
@@ -86,6 +70,7 @@ impl Throttles {
     pub fn new(telemetry: Telemetry) -> Self {
         Self {
             inner: Arc::new(Registry {
+                id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
                 telemetry,
                 throttles: DashMap::new(),
                 reserved: DashMap::new(),
@@ -94,7 +79,7 @@ impl Throttles {
         }
     }
 
-    fn entry(&self, name: &str) -> Result<Entry, ThrottleError> {
+    pub(super) fn entry(&self, name: &str) -> Result<Entry, ThrottleError> {
         self.inner
             .throttles
             .get(name)
@@ -102,268 +87,51 @@ impl Throttles {
             .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))
     }
 
-    fn core(&self, name: &str) -> Result<Arc<Core>, ThrottleError> {
-        self.inner
+    pub(super) fn core(&self, name: &str) -> Result<Arc<Core>, ThrottleError> {
+        self.with_core(name, Arc::clone)
+    }
+
+    /// Runs `f` on the core of `name`, found through this thread's cache of recently used
+    /// throttles (so the hot path neither locks the registry nor touches a shared reference
+    /// count), or through the registry on a miss. `f` must not look up throttles itself.
+    pub(super) fn with_core<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Arc<Core>) -> R,
+    ) -> Result<R, ThrottleError> {
+        let id = self.inner.id;
+        let mut f = Some(f);
+        let hit = CORES.with(|c| {
+            let mut c = c.borrow_mut();
+            let pos = c
+                .iter()
+                .position(|(r, core)| *r == id && &*core.name == name)?;
+            if c[pos].1.state() == STOPPED {
+                c.swap_remove(pos);
+                return None;
+            }
+            f.take().map(|f| f(&c[pos].1))
+        });
+        if let Some(r) = hit {
+            return Ok(r);
+        }
+        let core = self
+            .inner
             .throttles
             .get(name)
             .map(|e| e.core.clone())
-            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))
-    }
-
-    fn check_reserved(&self, name: &str, token: Option<u64>) -> Result<(), ThrottleError> {
-        match self.inner.reserved.get(name) {
-            Some(t) if Some(*t) != token => Err(ThrottleError::Reserved(name.to_owned())),
-            _ => Ok(()),
-        }
-    }
-
-    /// Starts throttle `name` with `config`: `Started`, or `AlreadyStarted` if it runs with the
-    /// same normalised configuration. Emits `init` then `rate`.
-    ///
-    /// Errors: `InvalidName` (empty), `InvalidConfig`, `WrongReconfiguration`, `Reserved`,
-    /// `NoRuntime` (not inside an actix arbiter).
-    ///
-    /// ```
-    /// # use amoc::throttle::{ThrottleConfig, Throttles, StartOutcome, ThrottleError};
-    /// # actix_rt::System::new().block_on(async {
-    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
-    /// assert_eq!(t.start("n", ThrottleConfig::rate(100)).await, Ok(StartOutcome::Started));
-    /// assert_eq!(t.start("n", ThrottleConfig::rate(100)).await, Ok(StartOutcome::AlreadyStarted));
-    /// assert!(matches!(t.start("n", ThrottleConfig::rate(101)).await,
-    ///     Err(ThrottleError::WrongReconfiguration { .. })));
-    /// # });
-    /// ```
-    pub async fn start(
-        &self,
-        name: &str,
-        config: ThrottleConfig,
-    ) -> Result<StartOutcome, ThrottleError> {
-        self.start_as(name, config, None)
-    }
-
-    /// [`start`](Self::start) of a reserved name, by the holder of its reservation.
-    pub async fn start_reserved(
-        &self,
-        reservation: &Reservation,
-        config: ThrottleConfig,
-    ) -> Result<StartOutcome, ThrottleError> {
-        self.start_as(&reservation.name, config, Some(reservation.token))
-    }
-
-    fn start_as(
-        &self,
-        name: &str,
-        config: ThrottleConfig,
-        token: Option<u64>,
-    ) -> Result<StartOutcome, ThrottleError> {
-        if name.is_empty() {
-            return Err(ThrottleError::InvalidName);
-        }
-        self.check_reserved(name, token)?;
-        let config = config.validate()?;
-        if actix::System::try_current().is_none() {
-            return Err(ThrottleError::NoRuntime);
-        }
-        let core = match self.inner.throttles.entry(name.to_owned()) {
-            MapEntry::Occupied(e) => {
-                let current = e.get().core.config();
-                return if current == config {
-                    Ok(StartOutcome::AlreadyStarted)
-                } else {
-                    Err(ThrottleError::WrongReconfiguration {
-                        current,
-                        requested: config,
-                    })
-                };
-            }
-            MapEntry::Vacant(v) => {
-                let core = Core::new(name, config, self.inner.telemetry.clone());
-                let owner = Owner::new(core.clone()).start();
-                v.insert(Entry {
-                    core: core.clone(),
-                    owner,
-                });
-                core
-            }
-        };
-        self.inner
-            .telemetry
-            .execute_with(&names::THROTTLE_INIT, || {
-                (
-                    measurements! { "count" => 1u64 },
-                    metadata! { "name" => name, "monotonic_time" => monotonic_time() },
-                )
-            });
-        core.emit_rate(config, None);
-        Ok(StartOutcome::Started)
-    }
-
-    /// Stops throttle `name`: waiting `wait`s and `run`s fail with `Stopped`, undelivered
-    /// `send`s are discarded, a gradual plan is cancelled. Errors: `NoSuchThrottle`, `Reserved`.
-    ///
-    /// ```
-    /// # use amoc::throttle::{ThrottleConfig, Throttles, ThrottleError};
-    /// # actix_rt::System::new().block_on(async {
-    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
-    /// t.start("n", ThrottleConfig::rate(1)).await.unwrap();
-    /// t.stop("n").await.unwrap();
-    /// assert!(matches!(t.info("n").await, Err(ThrottleError::NoSuchThrottle(_))));
-    /// # });
-    /// ```
-    pub async fn stop(&self, name: &str) -> Result<(), ThrottleError> {
-        self.stop_as(name, None).await
-    }
-
-    /// [`stop`](Self::stop) of a reserved name, by the holder of its reservation.
-    pub async fn stop_reserved(&self, reservation: &Reservation) -> Result<(), ThrottleError> {
-        self.stop_as(&reservation.name, Some(reservation.token))
-            .await
-    }
-
-    async fn stop_as(&self, name: &str, token: Option<u64>) -> Result<(), ThrottleError> {
-        self.check_reserved(name, token)?;
-        let (_, entry) = self
-            .inner
-            .throttles
-            .remove(name)
             .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
-        if entry.owner.send(Stop).await.is_err() {
-            // The owner is gone: stop the core here so that no waiter hangs.
-            stop_core(&entry.core);
-        }
-        Ok(())
-    }
-
-    /// Reserves `name` (see [`Reservation`]). Errors: `InvalidName`, `Reserved` if it already is.
-    pub fn reserve(&self, name: &str) -> Result<Reservation, ThrottleError> {
-        if name.is_empty() {
-            return Err(ThrottleError::InvalidName);
-        }
-        match self.inner.reserved.entry(name.to_owned()) {
-            MapEntry::Occupied(_) => Err(ThrottleError::Reserved(name.to_owned())),
-            MapEntry::Vacant(v) => {
-                let token = self.inner.next_token.fetch_add(1, Ordering::Relaxed);
-                v.insert(token);
-                Ok(Reservation {
-                    name: name.to_owned(),
-                    token,
-                })
+        CORES.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CORE_CACHE {
+                c.remove(0);
             }
-        }
-    }
-
-    /// Gives up a reservation (the throttle, if running, keeps running).
-    pub fn release(&self, reservation: Reservation) {
-        self.inner
-            .reserved
-            .remove_if(&reservation.name, |_, t| *t == reservation.token);
-    }
-
-    /// Waits until throttle `name` grants a permit. Dropping the future withdraws the request.
-    /// Errors: `NoSuchThrottle`; `Stopped` if the throttle stops meanwhile.
-    ///
-    /// ```
-    /// # use amoc::throttle::{ThrottleConfig, Throttles};
-    /// # actix_rt::System::new().block_on(async {
-    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
-    /// t.start("n", ThrottleConfig::unlimited()).await.unwrap();
-    /// for _ in 0..1000 {
-    ///     t.wait("n").await.unwrap();
-    /// }
-    /// # });
-    /// ```
-    pub async fn wait(&self, name: &str) -> Result<Permit, ThrottleError> {
-        let core = self.core(name)?;
-        core.emit_request();
-        if let Some(p) = core.fast_permit() {
-            return Ok(p);
-        }
-        let (tx, rx) = oneshot::channel();
-        core.local_shard().enqueue(&core, Waiter::Wait(tx))?;
-        rx.await.unwrap_or(Err(ThrottleError::Stopped))
-    }
-
-    /// Delivers `msg` to `recipient` (`do_send`) when throttle `name` grants a permit; returns
-    /// at once. Errors: `NoSuchThrottle`; `Stopped` if it is stopping.
-    ///
-    /// ```
-    /// # use amoc::throttle::{ThrottleConfig, Throttles};
-    /// # use actix::prelude::*;
-    /// # #[derive(Message)] #[rtype(result = "()")] struct Ping;
-    /// # struct Pong(tokio::sync::mpsc::UnboundedSender<()>);
-    /// # impl Actor for Pong { type Context = Context<Self>; }
-    /// # impl Handler<Ping> for Pong { type Result = (); fn handle(&mut self, _: Ping, _: &mut Context<Self>) { let _ = self.0.send(()); } }
-    /// # actix_rt::System::new().block_on(async {
-    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
-    /// t.start("n", ThrottleConfig::rate(60_000)).await.unwrap();
-    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    /// let addr = Pong(tx).start();
-    /// t.send("n", addr.recipient(), Ping).unwrap();
-    /// rx.recv().await.unwrap();
-    /// # });
-    /// ```
-    pub fn send<M>(&self, name: &str, recipient: Recipient<M>, msg: M) -> Result<(), ThrottleError>
-    where
-        M: Message + Send + 'static,
-        M::Result: Send,
-    {
-        let core = self.core(name)?;
-        core.emit_request();
-        if let Some(permit) = core.fast_permit() {
-            recipient.do_send(msg);
-            drop(permit);
-            return Ok(());
-        }
-        core.local_shard().enqueue(
-            &core,
-            Waiter::Deliver(Box::new(move |permit| {
-                recipient.do_send(msg);
-                drop(permit);
-            })),
-        )
-    }
-
-    /// Runs `fut` on the caller's arbiter when throttle `name` grants a permit; returns a
-    /// [`RunHandle`] at once (await it for the output, drop it to detach). In concurrency
-    /// mode the permit is held until `fut` completes or panics. Errors: `NoSuchThrottle`,
-    /// `NoRuntime`.
-    ///
-    /// ```
-    /// # use amoc::throttle::{ThrottleConfig, Throttles, RunError};
-    /// # actix_rt::System::new().block_on(async {
-    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
-    /// t.start("n", ThrottleConfig::rate(600)).await.unwrap();
-    /// let h = t.run("n", async { panic!("boom") }).unwrap();
-    /// assert_eq!(h.await.map(|_: ()| ()), Err(RunError::Panicked("boom".into())));
-    /// # });
-    /// ```
-    pub fn run<F>(&self, name: &str, fut: F) -> Result<RunHandle<F::Output>, ThrottleError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let core = self.core(name)?;
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| ThrottleError::NoRuntime)?;
-        core.emit_request();
-        let granted = match core.fast_permit() {
-            Some(p) => Ok(p),
-            None => {
-                let (tx, rx) = oneshot::channel();
-                core.local_shard().enqueue(&core, Waiter::Wait(tx))?;
-                Err(rx)
-            }
-        };
-        let join = runtime.spawn(async move {
-            let permit = match granted {
-                Ok(p) => p,
-                Err(rx) => rx.await.unwrap_or(Err(ThrottleError::Stopped))?,
-            };
-            let out = fut.await;
-            drop(permit);
-            Ok(out)
+            c.push((id, core.clone()));
         });
-        Ok(RunHandle { join })
+        match f.take() {
+            Some(f) => Ok(f(&core)),
+            None => Err(ThrottleError::NoSuchThrottle(name.to_owned())),
+        }
     }
 
     async fn ask<M>(&self, name: &str, msg: M) -> Result<M::Result, ThrottleError>
@@ -398,6 +166,18 @@ impl Throttles {
     }
 
     /// Resumes throttle `name`, re-applying its current configuration (idempotent).
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// t.start("n", ThrottleConfig::rate(600)).await.unwrap();
+    /// t.resume("n").await.unwrap(); // resuming a running throttle is fine
+    /// t.pause("n").await.unwrap();
+    /// t.resume("n").await.unwrap();
+    /// assert!(!t.info("n").await.unwrap().paused);
+    /// # });
+    /// ```
     pub async fn resume(&self, name: &str) -> Result<(), ThrottleError> {
         self.ask(name, SetPaused(false)).await
     }
@@ -488,6 +268,15 @@ impl Throttles {
     }
 
     /// The names of the running throttles.
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// t.start("a", ThrottleConfig::rate(1)).await.unwrap();
+    /// assert_eq!(t.names(), vec!["a".to_string()]);
+    /// # });
+    /// ```
     pub fn names(&self) -> Vec<String> {
         self.inner
             .throttles

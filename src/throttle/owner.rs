@@ -1,10 +1,14 @@
 //! The owner actor of one throttle: it serialises every state change (rate change, gradual
 //! steps on timers, pause, resume, stop) and answers `info`. Requests never go through it.
 //!
-//! **Supervision seam.** The owner keeps no state that is not also in the [`Core`] (which the
-//! registry holds), except a running gradual plan: [`Owner::new`] re-applies the core's last
-//! configuration, so a supervisor that re-creates a crashed owner for the same core brings
-//! the throttle back as it was (the plan is cancelled, as SPEC 6.3 says).
+//! **Supervision seam.** The owner keeps no state that is not also in the throttle's shared
+//! core (which the registry holds: the last configuration, the pause flag, the queues),
+//! except a running gradual plan. [`Throttles::restart`](super::Throttles::restart)
+//! re-creates the owner for the same core and re-applies the last configuration, so the
+//! throttle comes back as it was (the plan is cancelled, waiting requests fail with
+//! `Stopped`, as SPEC 6.3 says). When the `throttles` DynamicSupervisor lands, each owner
+//! becomes its `Transient` child and the child's start function is that restart; until then
+//! nothing restarts an owner automatically (an owner only runs code of this module).
 
 use std::sync::Arc;
 
@@ -15,6 +19,9 @@ use super::core::Core;
 use super::gradual::GradualSchedule;
 use super::{GradualInfo, ThrottleConfig, ThrottleError, ThrottleInfo};
 use crate::Value;
+
+/// How often the owner looks for inactive shards.
+const INACTIVITY_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The actor that owns a throttle's state changes.
 #[derive(Debug)]
@@ -76,6 +83,11 @@ impl Owner {
 
 impl Actor for Owner {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.state_update("start");
+        ctx.run_interval(INACTIVITY_CHECK, |act, _| act.core.check_inactive());
+    }
 }
 
 /// Change the rate (`change_rate`, `unlock`).
@@ -153,6 +165,22 @@ impl Handler<Stop> for Owner {
         }
         stop_core(&self.core);
         ctx.stop();
+    }
+}
+
+/// Stop the owner without touching the throttle (it is being replaced); true if it had a
+/// gradual plan running.
+#[derive(Debug, Message)]
+#[rtype(result = "bool")]
+pub(crate) struct Cancel;
+
+impl Handler<Cancel> for Owner {
+    type Result = bool;
+
+    fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) -> bool {
+        let had = self.plan.take().is_some();
+        ctx.stop();
+        had
     }
 }
 

@@ -54,6 +54,8 @@ struct Queue {
     waiters: VecDeque<Waiter>,
     ticker: bool,
     idle_tick: bool,
+    last_request: Option<Instant>,
+    inactive_reported: bool,
 }
 
 /// One arbiter's part of a throttle.
@@ -65,6 +67,9 @@ pub(crate) struct Shard {
 
 enum Step {
     Done,
+    /// Demand, not allowance, limited this tick: tick again as soon as the granted requests
+    /// have had a chance to come back.
+    Again,
     Until(Instant),
 }
 
@@ -92,8 +97,12 @@ impl Shard {
         if core.state() == STOPPED {
             return Err(ThrottleError::Stopped);
         }
+        if q.waiters.is_empty() {
+            core.busy_shards.fetch_add(1, Ordering::AcqRel);
+        }
         q.waiters.push_back(waiter);
-        core.waiting.fetch_add(1, Ordering::AcqRel);
+        q.last_request = Some(Instant::now());
+        q.inactive_reported = false;
         if !q.ticker {
             q.ticker = true;
             drop(q);
@@ -102,11 +111,37 @@ impl Shard {
         Ok(())
     }
 
+    /// Requests queued here.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().waiters.len()
+    }
+
+    pub(crate) fn idx(&self) -> usize {
+        self.idx
+    }
+
+    /// True once per idle period: nothing waits and the last request is `idle_after` old.
+    pub(crate) fn newly_inactive(&self, now: Instant, idle_after: Duration) -> bool {
+        let mut q = self.lock();
+        let idle = q.waiters.is_empty()
+            && q.last_request
+                .is_some_and(|t| now.saturating_duration_since(t) >= idle_after);
+        if idle && !q.inactive_reported {
+            q.inactive_reported = true;
+            return true;
+        }
+        false
+    }
+
     /// Fails every waiting request with `Stopped`; returns how many sends were discarded.
     pub(crate) fn fail_all(&self, core: &Core) -> u64 {
-        let drained: Vec<Waiter> = self.lock().waiters.drain(..).collect();
-        core.waiting
-            .fetch_sub(drained.len() as u64, Ordering::AcqRel);
+        let drained: Vec<Waiter> = {
+            let mut q = self.lock();
+            if !q.waiters.is_empty() {
+                core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+            }
+            q.waiters.drain(..).collect()
+        };
         let mut sends = 0;
         for w in drained {
             match w {
@@ -140,17 +175,21 @@ impl Shard {
         // Withdrawn requests (dropped `wait` futures) at the head do not take a permit.
         while q.waiters.front().is_some_and(Waiter::is_gone) {
             q.waiters.pop_front();
-            core.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        if q.waiters.is_empty() {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
         }
         let want = q.waiters.len() as u64;
         if state & PAUSED != 0 || want == 0 {
             return Step::Until(now + if want == 0 { TICK } else { IDLE_RECHECK });
         }
+        let mut granted_at = now;
         let (n, next, slots) = match state {
             UNLIMITED => (want, None, false),
             CONCURRENCY => (core.acquire_slots(want), None, true),
             RATE => {
-                let (n, next) = core.ledger().claim(core.now_ns(), self.idx, want);
+                let (n, at, next) = core.claim(self.idx, want);
+                granted_at = at;
                 (n, next, false)
             }
             _ => (0, None, false),
@@ -164,8 +203,10 @@ impl Shard {
             }
         }
         let left = q.waiters.len() as u64;
+        if left == 0 {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+        }
         drop(q);
-        core.waiting.fetch_sub(want - left, Ordering::AcqRel);
         if slots {
             // Slots taken for requests withdrawn meanwhile go back.
             for _ in batch.len() as u64..n {
@@ -175,17 +216,18 @@ impl Shard {
         core.count_grants(batch.len() as u64);
         for w in batch {
             let slot = slots.then(|| core.clone());
-            w.grant(Permit::new(now, slot));
+            w.grant(Permit::new(granted_at, slot));
         }
         let again = now + TICK;
         if left == 0 {
-            return Step::Until(again);
+            return if state == RATE && n > 0 && n == want {
+                Step::Again
+            } else {
+                Step::Until(again)
+            };
         }
         match (state, next) {
-            (RATE, Some(at)) => {
-                let at_ns = at.saturating_sub(core.now_ns());
-                Step::Until(again.max(now + Duration::from_nanos(at_ns)))
-            }
+            (RATE, Some(wait)) => Step::Until(again.max(granted_at + wait)),
             (RATE, None) | (CONCURRENCY, _) => Step::Until(now + IDLE_RECHECK),
             _ => Step::Until(again),
         }
@@ -201,6 +243,7 @@ async fn ticker(core: Arc<Core>, shard: Arc<Shard>) {
         notified.as_mut().enable();
         match shard.tick(&core) {
             Step::Done => return,
+            Step::Again => tokio::task::yield_now().await,
             Step::Until(at) => {
                 tokio::select! {
                     _ = tokio::time::sleep_until(at) => {}

@@ -1,0 +1,61 @@
+//! Helpers shared by the throttle tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use amoc::telemetry::Telemetry;
+use amoc::throttle::Throttles;
+use tokio::sync::mpsc;
+
+/// The bound of every "arrives" wait.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A message carrying a number.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Msg(pub u64);
+
+/// An actor that forwards every `Msg` into a channel.
+pub struct Sink(mpsc::UnboundedSender<u64>);
+
+impl Actor for Sink {
+    type Context = Context<Self>;
+}
+
+impl Handler<Msg> for Sink {
+    type Result = ();
+    fn handle(&mut self, m: Msg, _: &mut Context<Self>) {
+        let _ = self.0.send(m.0);
+    }
+}
+
+/// A sink actor and the receiving end of what it gets.
+pub fn sink() -> (Recipient<Msg>, mpsc::UnboundedReceiver<u64>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Sink(tx).start().recipient(), rx)
+}
+
+/// A fresh registry with its own telemetry (not started).
+pub fn throttles() -> Throttles {
+    Throttles::new(Telemetry::new())
+}
+
+/// True if a message arrives within `within`.
+pub async fn arrives(rx: &mut mpsc::UnboundedReceiver<u64>, within: Duration) -> bool {
+    matches!(tokio::time::timeout(within, rx.recv()).await, Ok(Some(_)))
+}
+
+/// The largest number of timestamps (ns) in any half-open window of `window` ns.
+pub fn max_in_window(times: &mut [u64], window: u64) -> usize {
+    times.sort_unstable();
+    let mut best = 0;
+    let mut lo = 0;
+    for hi in 0..times.len() {
+        while times[hi] - times[lo] >= window {
+            lo += 1;
+        }
+        best = best.max(hi - lo + 1);
+    }
+    best
+}
