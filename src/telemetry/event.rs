@@ -176,12 +176,6 @@ pub type Measurements = Pairs<Number>;
 /// Metadata of an event: `key → Value`.
 pub type Metadata = Pairs<Value>;
 
-impl<V> Default for Pairs<V> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
 impl<V> Pairs<V> {
     /// An empty list.
     pub const fn new() -> Self {
