@@ -25,7 +25,9 @@ thread_local! {
 fn client() -> Client {
     CLIENT.with(|c| {
         c.get_or_init(|| {
-            let connector = awc::Connector::new().limit(0).timeout(Duration::from_secs(5));
+            let connector = awc::Connector::new()
+                .limit(0)
+                .timeout(Duration::from_secs(5));
             Client::builder()
                 .connector(connector)
                 .timeout(REQUEST_TIMEOUT)
@@ -52,7 +54,10 @@ pub async fn get(telemetry: &Telemetry, url: &str) -> Result<u16, HttpError> {
     let start = tokio::time::Instant::now();
     let result = async {
         let mut resp = client().get(url).send().await.map_err(|e| e.to_string())?;
-        resp.body().limit(16 * 1024 * 1024).await.map_err(|e| e.to_string())?;
+        resp.body()
+            .limit(16 * 1024 * 1024)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<u16, String>(resp.status().as_u16())
     }
     .await;
@@ -63,7 +68,10 @@ pub async fn get(telemetry: &Telemetry, url: &str) -> Result<u16, HttpError> {
         if let Err(e) = &result {
             md.insert("error", e.clone());
         }
-        (measurements! { "duration" => duration, "status" => u64::from(status) }, md)
+        (
+            measurements! { "duration" => duration, "status" => u64::from(status) },
+            md,
+        )
     });
     result.map_err(|reason| HttpError {
         url: url.to_owned(),

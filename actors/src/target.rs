@@ -32,10 +32,16 @@ impl TestTarget {
     pub fn start(port: u16, workers: usize) -> io::Result<Self> {
         let server = HttpServer::new(|| {
             App::new()
-                .route("/", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+                .route(
+                    "/",
+                    web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+                )
                 .route("/delay/{ms}", web::get().to(delay))
                 .route("/status/{code}", web::get().to(status))
-                .route("/echo", web::post().to(|body: web::Bytes| async move { HttpResponse::Ok().body(body) }))
+                .route(
+                    "/echo",
+                    web::post().to(|body: web::Bytes| async move { HttpResponse::Ok().body(body) }),
+                )
         })
         .workers(workers.max(1))
         .backlog(4096)

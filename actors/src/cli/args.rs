@@ -77,7 +77,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in {text:?}: use ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?}: use ms, s, m or h"
+            ))
+        }
     };
     if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
         return Err(format!("invalid duration {text:?}: must be positive"));
@@ -94,7 +98,8 @@ pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
     if name.is_empty() {
         return Err(format!("invalid setting {text:?}: empty name"));
     }
-    let value = amoc::config::parse_value(value).map_err(|e| format!("invalid value for {name}: {e}"))?;
+    let value =
+        amoc::config::parse_value(value).map_err(|e| format!("invalid value for {name}: {e}"))?;
     Ok((name.to_owned(), value))
 }
 
@@ -102,9 +107,11 @@ fn parse_user_rate(text: &str) -> Result<Value, String> {
     if text == "infinity" {
         return Ok(Value::from("infinity"));
     }
-    text.parse::<u64>()
-        .map(Value::from)
-        .map_err(|_| format!("invalid user rate {text:?}: a non-negative integer (users per minute) or \"infinity\""))
+    text.parse::<u64>().map(Value::from).map_err(|_| {
+        format!(
+            "invalid user rate {text:?}: a non-negative integer (users per minute) or \"infinity\""
+        )
+    })
 }
 
 #[cfg(test)]
@@ -124,7 +131,10 @@ mod tests {
 
     #[test]
     fn settings() {
-        assert_eq!(parse_setting("url=http://127.0.0.1:1/"), Ok(("url".into(), Value::from("http://127.0.0.1:1/"))));
+        assert_eq!(
+            parse_setting("url=http://127.0.0.1:1/"),
+            Ok(("url".into(), Value::from("http://127.0.0.1:1/")))
+        );
         assert_eq!(parse_setting("n=5"), Ok(("n".into(), Value::from(5))));
         assert!(parse_setting("novalue").is_err());
         assert!(parse_setting("=5").is_err());

@@ -31,7 +31,10 @@ pub(crate) fn summary(scenario: &str, elapsed: Duration, status: &Status, totals
         0.0
     };
     println!();
-    println!("== amoc summary: scenario {scenario}, {:.1} s ==", elapsed.as_secs_f64());
+    println!(
+        "== amoc summary: scenario {scenario}, {:.1} s ==",
+        elapsed.as_secs_f64()
+    );
     println!(
         "users       started {:>10}  ended {:>8}  crashed {:>6}  killed {:>6}",
         u.ended + u.crashed + u.killed + u.running,
@@ -57,9 +60,16 @@ pub(crate) fn list(scenarios: &[(&str, Vec<ParamDecl>)]) {
     for (name, params) in scenarios {
         println!("{name}");
         for p in params {
-            let default = p
-                .default_value()
-                .map_or_else(|| if p.required() { "required".to_owned() } else { "unset".to_owned() }, |v| v.to_string());
+            let default = p.default_value().map_or_else(
+                || {
+                    if p.required() {
+                        "required".to_owned()
+                    } else {
+                        "unset".to_owned()
+                    }
+                },
+                |v| v.to_string(),
+            );
             println!("  {:<16} {:<12} {}", p.name(), default, p.description());
         }
     }

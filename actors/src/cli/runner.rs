@@ -16,6 +16,9 @@ use crate::http::HTTP_REQUEST;
 use crate::scenarios::HttpScenario;
 use crate::{JsonLinesWriter, LoadStats, TakeWindow, TestTarget, Totals};
 
+const STATS_HANDLER: &str = "amoc-cli-stats";
+const EVENTS_HANDLER: &str = "amoc-cli-events";
+
 /// How a finished test went.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -39,7 +42,8 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("embedded target listening on {}", target.url());
             let mut args = args;
             if !args.settings.iter().any(|(k, _)| k == "url") {
-                args.settings.push(("url".into(), Value::from(target.url())));
+                args.settings
+                    .push(("url".into(), Value::from(target.url())));
             }
             if args.user_rate.is_none() {
                 args.user_rate = Some(Value::from(6000));
@@ -48,8 +52,14 @@ pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
             target.stop().await;
             outcome.map(drop)
         }),
-        Command::Run { name, scenario, args } => {
-            let name = name.or(scenario).unwrap_or_else(|| HttpScenario::NAME.to_owned());
+        Command::Run {
+            name,
+            scenario,
+            args,
+        } => {
+            let name = name
+                .or(scenario)
+                .unwrap_or_else(|| HttpScenario::NAME.to_owned());
             actix_rt::System::new().block_on(async move { run(&name, args).await.map(drop) })
         }
     }
@@ -64,6 +74,9 @@ pub async fn run(scenario: &str, args: RunArgs) -> anyhow::Result<Outcome> {
     }
     let app = builder.start().await?;
     let result = drive(&app, scenario, &args).await;
+    // Detach our handlers first, so that their end at shutdown is not reported as a failure.
+    let _ = app.telemetry().detach(STATS_HANDLER).await;
+    let _ = app.telemetry().detach(EVENTS_HANDLER).await;
     app.shutdown().await;
     result
 }
@@ -72,15 +85,29 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
     let telemetry = app.telemetry();
     let arbiter = actix_rt::Arbiter::current();
     let stats = telemetry
-        .spawn_handler("amoc-cli-stats", [EventPattern::from(&HTTP_REQUEST)], &arbiter, LoadStats::new, AttachOptions::default())
+        .spawn_handler(
+            STATS_HANDLER,
+            [EventPattern::from(&HTTP_REQUEST)],
+            &arbiter,
+            LoadStats::new,
+            AttachOptions::default(),
+        )
         .await?;
     if let Some(path) = &args.events {
         let writer = JsonLinesWriter::create(path)
             .with_context(|| format!("cannot open events file {}", path.display()))?
             .start();
-        let patterns = [EventPattern::prefix(&["amoc"]), EventPattern::prefix(&["amoc_actors"])];
+        let patterns = [
+            EventPattern::prefix(&["amoc"]),
+            EventPattern::prefix(&["amoc_actors"]),
+        ];
         telemetry
-            .attach_many("amoc-cli-events", patterns, writer.recipient(), AttachOptions::default())
+            .attach_many(
+                EVENTS_HANDLER,
+                patterns,
+                writer.recipient(),
+                AttachOptions::default(),
+            )
             .await?;
     }
     let mut settings = args.settings.clone();
@@ -89,13 +116,23 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
         settings.push(("user_rate".into(), rate.clone()));
     }
     let controller = app.controller();
-    controller.start_scenario(scenario, settings).await.map_err(|e| anyhow!(e))?;
-    controller.add_users(args.users.max(1)).await.map_err(|e| anyhow!(e))?;
-    println!("running scenario {scenario} with {} users for {:?} (Ctrl-C stops early)", args.users, args.duration);
+    controller
+        .start_scenario(scenario, settings)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    controller
+        .add_users(args.users.max(1))
+        .await
+        .map_err(|e| anyhow!(e))?;
+    println!(
+        "running scenario {scenario} with {} users for {:?} (Ctrl-C stops early)",
+        args.users, args.duration
+    );
 
     let started = tokio::time::Instant::now();
     let deadline = started + args.duration;
-    let mut tick = tokio::time::interval_at(started + Duration::from_secs(1), Duration::from_secs(1));
+    let mut tick =
+        tokio::time::interval_at(started + Duration::from_secs(1), Duration::from_secs(1));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
@@ -124,9 +161,6 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
     telemetry.flush(Duration::from_secs(5)).await;
     let totals = stats.send(Totals { elapsed }).await.unwrap_or_default();
     let status = controller.status();
-    // Detach our handlers first, so that their end at shutdown is not reported as a failure.
-    let _ = telemetry.detach("amoc-cli-stats").await;
-    let _ = telemetry.detach("amoc-cli-events").await;
     report::summary(scenario, elapsed, &status, &totals);
     Ok(Outcome {
         stats: totals,

@@ -1,0 +1,115 @@
+//! The `amoc` binary as a user runs it: a short demo, and bad input.
+
+use std::process::{Command, Output};
+
+fn amoc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_amoc"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run amoc")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn demo_runs_a_real_load_test_and_prints_a_summary() {
+    let out = amoc(&[
+        "demo",
+        "--users",
+        "20",
+        "--duration",
+        "3s",
+        "--user-rate",
+        "infinity",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("embedded target listening on http://127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("== amoc summary: scenario http"),
+        "{stdout}"
+    );
+    let requests_line = stdout
+        .lines()
+        .find(|l| l.starts_with("requests"))
+        .expect("requests line");
+    let total: u64 = requests_line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("total requests");
+    assert!(total > 100, "only {total} requests: {stdout}");
+    assert!(requests_line.contains("errors        0"), "{requests_line}");
+    let users_line = stdout
+        .lines()
+        .find(|l| l.starts_with("users "))
+        .expect("users line");
+    assert!(users_line.contains("started         20"), "{users_line}");
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(1), "stdout: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr}");
+}
+
+#[test]
+fn unknown_scenario_is_a_one_line_error() {
+    let out = amoc(&["run", "nope", "--duration", "1s"]);
+    assert_one_line_error(&out, "no scenario named \"nope\"");
+}
+
+#[test]
+fn unreachable_url_is_a_one_line_error() {
+    // Port 9 on loopback (discard) is closed on a test machine.
+    let out = amoc(&[
+        "run",
+        "http",
+        "--set",
+        "url=http://127.0.0.1:9/",
+        "--duration",
+        "1s",
+    ]);
+    assert_one_line_error(&out, "cannot reach http://127.0.0.1:9/");
+}
+
+#[test]
+fn missing_url_is_a_one_line_error() {
+    let out = amoc(&["run", "--scenario", "http", "--duration", "1s"]);
+    assert_one_line_error(&out, "url");
+}
+
+#[test]
+fn malformed_setting_is_rejected() {
+    let out = amoc(&["run", "http", "--set", "novalue"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("expected name=value"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn list_shows_the_http_scenario_and_its_parameters() {
+    let out = amoc(&["list"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("http") && stdout.contains("url") && stdout.contains("required"),
+        "{stdout}"
+    );
+}
