@@ -36,17 +36,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr};
+use std::sync::Mutex;
+
 use actix_rt::Arbiter;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, EnvSource, ProcessEnv};
-use crate::controller::{Controller, ControllerLoop, ErasedScenario, Registered, Shared};
+use crate::controller::{
+    Controller, ControllerLoop, ErasedScenario, Registered, ShardSlots, Shared,
+};
 use crate::coordinator::Coordinators;
 use crate::scenario::Scenario;
+use crate::supervisor::SupervisorRef;
 use crate::telemetry::{Telemetry, DEFAULT_REPORT_PERIOD};
 use crate::throttle::Throttles;
-use crate::users::{ShardCounters, UserShard};
+use crate::users::ShardCounters;
+
+mod tree;
 
 /// The default grace before a forced stop aborts a user.
 pub const DEFAULT_REMOVAL_GRACE: Duration = Duration::from_secs(2);
@@ -60,6 +66,9 @@ pub enum BuildError {
     /// Zero shards asked for.
     #[error("at least one user shard is needed")]
     NoShards,
+    /// The supervision tree did not start.
+    #[error("cannot start the app: {0}")]
+    Start(String),
 }
 
 /// Builds an [`App`].
@@ -116,7 +125,8 @@ impl AppBuilder {
         self
     }
 
-    /// Starts the app. Must be called inside an actix system.
+    /// Starts the app: the supervision tree of the module docs. Must be called inside an
+    /// actix system.
     pub async fn start(self) -> Result<App, BuildError> {
         if let Some(name) = self.duplicate {
             return Err(BuildError::DuplicateScenario(name));
@@ -125,46 +135,43 @@ impl AppBuilder {
             return Err(BuildError::NoShards);
         }
         let telemetry = Telemetry::new();
-        telemetry.start_with(self.report_period);
         let config = Config::with_env_arc(telemetry.clone(), self.env);
-        config.start();
         let throttles = Throttles::new(telemetry.clone());
         let coordinators = Coordinators::new(telemetry.clone());
-        let mut arbiters = Vec::with_capacity(self.shards);
-        let mut shards = Vec::with_capacity(self.shards);
-        let mut counters = Vec::with_capacity(self.shards);
-        for i in 0..self.shards {
-            let arbiter = Arbiter::new();
-            let c = Arc::new(ShardCounters::default());
-            let (c2, grace) = (c.clone(), self.removal_grace);
-            let index = i as u64;
-            shards.push(UserShard::start_in_arbiter(&arbiter.handle(), move |_| {
-                UserShard::new(index, c2, grace)
-            }));
-            counters.push(c);
-            arbiters.push(arbiter);
-        }
-        let shared = Arc::new(Shared::new(counters));
-        let (tx, rx) = mpsc::unbounded_channel();
-        let controller_loop = ControllerLoop {
-            shared: shared.clone(),
-            scenarios: Arc::new(self.scenarios),
-            shards: shards.clone(),
+        let arbiters: Vec<Arbiter> = (0..self.shards).map(|_| Arbiter::new()).collect();
+        let counters: Vec<Arc<ShardCounters>> = (0..self.shards)
+            .map(|_| Arc::new(ShardCounters::default()))
+            .collect();
+        let shared = Arc::new(Shared::new(counters.clone()));
+        let (first_tx, _) = mpsc::unbounded_channel();
+        let inbox = Arc::new(Mutex::new(first_tx));
+        let tree = tree::Tree {
             telemetry: telemetry.clone(),
+            report_period: self.report_period,
             config: config.clone(),
-            throttles: throttles.clone(),
-            coordinators: coordinators.clone(),
-            run: None,
+            arbiters: arbiters.iter().map(Arbiter::handle).collect(),
+            counters,
+            removal_grace: self.removal_grace,
+            controller: ControllerLoop {
+                shared: shared.clone(),
+                scenarios: Arc::new(self.scenarios),
+                shards: ShardSlots::new(Vec::with_capacity(self.shards)),
+                telemetry: telemetry.clone(),
+                config: config.clone(),
+                throttles: throttles.clone(),
+                coordinators: coordinators.clone(),
+            },
+            inbox: inbox.clone(),
         };
-        actix_rt::spawn(controller_loop.serve(rx));
-        let controller = Controller::new(tx, shared, config.clone(), telemetry.clone());
+        let root = tree.start().await?;
+        let controller = Controller::new(inbox, shared, config.clone(), telemetry.clone());
         Ok(App {
             telemetry,
             config,
             throttles,
             coordinators,
             controller,
-            shards,
+            root,
             arbiters,
         })
     }
@@ -178,7 +185,7 @@ pub struct App {
     throttles: Throttles,
     coordinators: Coordinators,
     controller: Controller,
-    shards: Vec<Addr<UserShard>>,
+    root: SupervisorRef,
     arbiters: Vec<Arbiter>,
 }
 
@@ -216,22 +223,24 @@ impl App {
         &self.coordinators
     }
 
+    /// The root supervisor (to inspect the tree: `which_children`, `count_children`).
+    pub fn supervisor(&self) -> &SupervisorRef {
+        &self.root
+    }
+
     /// Stops everything in order (see the module docs) and waits for it.
     pub async fn shutdown(self) {
+        // End the run while throttles, coordinators and telemetry still serve it.
         self.controller.shutdown().await;
-        for shard in &self.shards {
-            let _ = shard.send(crate::users::StopAll).await;
-        }
-        for arbiter in &self.arbiters {
-            arbiter.stop();
-        }
         self.coordinators.stop_all().await;
         for name in self.throttles.names() {
             let _ = self.throttles.stop(&name).await;
         }
+        // Controller, users, config, then telemetry (which delivers its queues first).
+        self.root.stop().await;
         self.telemetry.shutdown().await;
-        for arbiter in self.arbiters {
-            let _ = arbiter.join();
+        for arbiter in &self.arbiters {
+            arbiter.stop();
         }
     }
 }

@@ -21,6 +21,7 @@
 //! * [`Controller::status`] reads shared counters and never waits on the controller or on
 //!   users: it stays fast with a million users.
 
+mod actor;
 mod registry;
 mod run;
 
@@ -32,9 +33,10 @@ use crate::config::ConfigError;
 use crate::users::{ShardCounters, UserCounts};
 use crate::Value;
 
+pub(crate) use actor::ControllerActor;
 pub(crate) use registry::{ErasedScenario, Registered};
 pub use run::USER_RATE_THROTTLE;
-pub(crate) use run::{ControllerLoop, Request};
+pub(crate) use run::{ControllerLoop, Request, ShardSlots};
 
 /// The controller's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -152,10 +154,20 @@ pub(crate) struct Record {
     pub(crate) error: Option<String>,
 }
 
-#[derive(Debug)]
+/// The run state that outlives a controller restart.
 pub(crate) struct Shared {
     pub(crate) record: Mutex<Record>,
     pub(crate) counters: Vec<Arc<ShardCounters>>,
+    run: Mutex<Option<run::ActiveRunSlot>>,
+    factory: Mutex<Option<Arc<dyn crate::users::actor::UserFactory>>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("record", &self.record)
+            .finish()
+    }
 }
 
 impl Shared {
@@ -169,7 +181,21 @@ impl Shared {
                 error: None,
             }),
             counters,
+            run: Mutex::new(None),
+            factory: Mutex::new(None),
         }
+    }
+
+    /// The active run, if any.
+    pub(crate) fn run(&self) -> std::sync::MutexGuard<'_, Option<run::ActiveRunSlot>> {
+        self.run.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The user factory of the active run (a restarted shard asks for it).
+    pub(crate) fn factory(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<Arc<dyn crate::users::actor::UserFactory>>> {
+        self.factory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn record(&self) -> std::sync::MutexGuard<'_, Record> {
@@ -187,7 +213,8 @@ impl Shared {
 /// The handle to the controller: cheap to clone, usable from any thread.
 #[derive(Debug, Clone)]
 pub struct Controller {
-    tx: mpsc::UnboundedSender<Request>,
+    /// The current controller task's inbox (replaced when the controller restarts).
+    tx: Arc<Mutex<mpsc::UnboundedSender<Request>>>,
     shared: Arc<Shared>,
     config: crate::config::Config,
     telemetry: crate::telemetry::Telemetry,
@@ -195,7 +222,7 @@ pub struct Controller {
 
 impl Controller {
     pub(crate) fn new(
-        tx: mpsc::UnboundedSender<Request>,
+        tx: Arc<Mutex<mpsc::UnboundedSender<Request>>>,
         shared: Arc<Shared>,
         config: crate::config::Config,
         telemetry: crate::telemetry::Telemetry,
@@ -213,7 +240,8 @@ impl Controller {
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
     ) -> Result<T, ControllerError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).map_err(|_| ControllerError::Down)?;
+        let inbox = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        inbox.send(make(tx)).map_err(|_| ControllerError::Down)?;
         rx.await.map_err(|_| ControllerError::Down)
     }
 

@@ -72,16 +72,45 @@ struct ActiveRun {
     coordinators_before: HashSet<String>,
 }
 
-/// The controller's state, owned by its task.
+/// The controller's state, owned by its task; clones share everything (a restarted
+/// controller task gets a clone).
+#[derive(Clone)]
 pub(crate) struct ControllerLoop {
     pub(crate) shared: Arc<Shared>,
     pub(crate) scenarios: Arc<HashMap<&'static str, Arc<dyn ErasedScenario>>>,
-    pub(crate) shards: Vec<Addr<UserShard>>,
+    pub(crate) shards: ShardSlots,
     pub(crate) telemetry: Telemetry,
     pub(crate) config: Config,
     pub(crate) throttles: Throttles,
     pub(crate) coordinators: Coordinators,
-    pub(crate) run: Option<ActiveRunSlot>,
+}
+
+/// The user shards' current addresses (a restarted shard replaces its entry).
+#[derive(Debug, Clone)]
+pub(crate) struct ShardSlots(Arc<arc_swap::ArcSwap<Vec<Addr<UserShard>>>>);
+
+impl ShardSlots {
+    pub(crate) fn new(shards: Vec<Addr<UserShard>>) -> Self {
+        Self(Arc::new(arc_swap::ArcSwap::from_pointee(shards)))
+    }
+
+    /// Every shard, in index order.
+    pub(crate) fn all(&self) -> Arc<Vec<Addr<UserShard>>> {
+        self.0.load_full()
+    }
+
+    /// Records the address of shard `index`: a restarted shard replaces its entry, a shard
+    /// started for the first time (in index order) appends it.
+    pub(crate) fn set(&self, index: usize, addr: Addr<UserShard>) {
+        self.0.rcu(|v| {
+            let mut v = Vec::clone(v);
+            match v.get_mut(index) {
+                Some(slot) => *slot = addr.clone(),
+                None => v.push(addr.clone()),
+            }
+            v
+        });
+    }
 }
 
 /// Opaque slot for the active run (keeps `ActiveRun` private).
@@ -111,11 +140,6 @@ impl ControllerLoop {
                 rx.recv().await
             };
             match req {
-                Some(Request::Shutdown { reply }) => {
-                    self.shutdown().await;
-                    let _ = reply.send(());
-                    return;
-                }
                 Some(req) => self.handle(req).await,
                 None => break,
             }
@@ -272,10 +296,11 @@ impl ControllerLoop {
             c.reset();
         }
         let factory = run.factory();
-        for shard in &self.shards {
+        *self.shared.factory() = Some(factory.clone());
+        for shard in self.shards.all().iter() {
             let _ = shard.send(ShardRun(Some(factory.clone()))).await;
         }
-        self.run = Some(ActiveRunSlot(ActiveRun {
+        *self.shared.run() = Some(ActiveRunSlot(ActiveRun {
             scenario: scenario.name(),
             run,
             reservation,
@@ -313,7 +338,12 @@ impl ControllerLoop {
     }
 
     fn emit_users(&self, kind: &'static str, count: u64) {
-        let scenario = self.run.as_ref().map(|r| r.0.scenario).unwrap_or_default();
+        let scenario = self
+            .shared
+            .run()
+            .as_ref()
+            .map(|r| r.0.scenario)
+            .unwrap_or_default();
         self.telemetry.execute_with(&names::CONTROLLER_USERS, || {
             (
                 measurements! { "count" => count },
@@ -354,8 +384,9 @@ impl ControllerLoop {
         };
         self.shared.record().highest = last;
         self.emit_users("add", last - first + 1);
-        let shards = self.shards.len() as u64;
-        for shard in &self.shards {
+        let all = self.shards.all();
+        let shards = all.len() as u64;
+        for shard in all.iter() {
             shard.do_send(SpawnUsers {
                 first,
                 last,
@@ -374,7 +405,8 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidCount);
         }
         let mut candidates = Vec::new();
-        for (i, shard) in self.shards.iter().enumerate() {
+        let all = self.shards.all();
+        for (i, shard) in all.iter().enumerate() {
             if let Ok(list) = shard.send(Candidates { n: count, force }).await {
                 candidates.extend(list.into_iter().map(|(seq, id)| (seq, i, id)));
             }
@@ -387,7 +419,7 @@ impl ControllerLoop {
         }
         let mut removed = 0;
         for (shard, ids) in by_shard {
-            if let Ok(n) = self.shards[shard].send(MarkForRemoval { ids, force }).await {
+            if let Ok(n) = all[shard].send(MarkForRemoval { ids, force }).await {
                 removed += n;
             }
         }
@@ -400,8 +432,9 @@ impl ControllerLoop {
         if kind != StatusKind::Running {
             return Err(ControllerError::InvalidStatus(kind));
         }
-        let shard = usize::try_from((id.max(1) - 1) % self.shards.len() as u64).unwrap_or(0);
-        match self.shards[shard].send(StopUser { id, force }).await {
+        let all = self.shards.all();
+        let shard = usize::try_from((id.max(1) - 1) % all.len() as u64).unwrap_or(0);
+        match all[shard].send(StopUser { id, force }).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(ControllerError::NoSuchUser(id)),
         }
@@ -413,7 +446,7 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidStatus(kind));
         }
         self.set_kind(StatusKind::Terminating);
-        for shard in &self.shards {
+        for shard in self.shards.all().iter() {
             let _ = shard.send(StopAll).await;
         }
         if self.finish_if_done().await {
@@ -429,7 +462,8 @@ impl ControllerLoop {
         if c.waiting + c.running > 0 {
             return false;
         }
-        if let Some(ActiveRunSlot(run)) = self.run.take() {
+        let active = self.shared.run().take();
+        if let Some(ActiveRunSlot(run)) = active {
             let _ = self.throttles.stop_reserved(&run.reservation).await;
             self.throttles.release(run.reservation);
             run.run.terminate().await;
@@ -443,7 +477,8 @@ impl ControllerLoop {
                     let _ = self.throttles.stop(&name).await;
                 }
             }
-            for shard in &self.shards {
+            *self.shared.factory() = None;
+            for shard in self.shards.all().iter() {
                 let _ = shard.send(ShardRun(None)).await;
             }
         }

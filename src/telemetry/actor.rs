@@ -28,6 +28,13 @@ impl TelemetryActor {
     }
 }
 
+impl TelemetryActor {
+    /// The handle whose registry this actor serves.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+}
+
 impl Actor for TelemetryActor {
     type Context = Context<Self>;
 

@@ -190,6 +190,18 @@ impl Actor for UserShard {
     }
 }
 
+impl Drop for UserShard {
+    /// A shard that dies (even by a panic) takes its users along: they are aborted and
+    /// counted as killed (running) or cancelled (waiting), never left unsupervised.
+    fn drop(&mut self) {
+        if let Ok(st) = self.shared.state.try_borrow() {
+            for e in st.users.values() {
+                e.abort.abort();
+            }
+        }
+    }
+}
+
 /// Sets (or clears) the run whose users this shard spawns.
 pub(crate) struct ShardRun(pub(crate) Option<Arc<dyn UserFactory>>);
 

@@ -1,0 +1,141 @@
+//! The app's supervision tree: its shape, and crashes inside it that the test survives.
+
+mod common;
+
+use std::time::Duration;
+
+use amoc::app::App;
+use amoc::config::MapEnv;
+use amoc::controller::StatusKind;
+use amoc::supervisor::{ChildRef, SupervisorRef};
+use amoc::Value;
+use common::scenarios::*;
+
+fn infinity() -> Vec<(String, Value)> {
+    vec![("user_rate".into(), Value::from("infinity"))]
+}
+
+async fn app() -> App {
+    App::builder()
+        .scenario(Idle::default())
+        .shards(2)
+        .removal_grace(Duration::from_millis(200))
+        .env(MapEnv::new())
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn eventually(mut f: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition not reached within 10 s");
+}
+
+async fn child(sup: &SupervisorRef, id: &str) -> ChildRef {
+    sup.which_child(id).await.unwrap().child().cloned().unwrap()
+}
+
+/// Waits up to 10 s until `id` runs as a child other than `old`.
+async fn restarted_child(sup: &SupervisorRef, id: &str, old: &ChildRef) -> bool {
+    for _ in 0..1000 {
+        if let Ok(info) = sup.which_child(id).await {
+            if info.child().is_some_and(|r| r != old) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[actix_rt::test]
+async fn the_tree_has_the_designed_shape() {
+    let app = app().await;
+    let ids: Vec<String> = app
+        .supervisor()
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["controller", "users", "config", "telemetry"],
+        "newest first"
+    );
+    let users = SupervisorRef::from_child(&child(app.supervisor(), "users").await).unwrap();
+    assert_eq!(
+        users.count_children().await.unwrap().as_array(),
+        [2, 2, 0, 2]
+    );
+    app.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_killed_shard_restarts_empty_and_the_run_goes_on() {
+    let app = app().await;
+    let c = app.controller();
+    c.run("idle", 10, infinity()).await.unwrap();
+    eventually(|| c.status().users.running == 10).await;
+    let users = SupervisorRef::from_child(&child(app.supervisor(), "users").await).unwrap();
+    let shard0 = child(&users, "shard_0").await;
+    shard0.kill();
+    // Its 5 users (odd ids) are killed with it; the other shard's 5 keep running.
+    eventually(|| c.status().users.killed == 5).await;
+    assert_eq!(c.status().users.running, 5);
+    assert!(
+        restarted_child(&users, "shard_0", &shard0).await,
+        "shard_0 restarted"
+    );
+    // The restarted shard serves the run: new users on both shards start.
+    c.add_users(4).await.unwrap();
+    eventually(|| c.status().users.running == 9).await;
+    assert_eq!(c.status().kind, StatusKind::Running);
+    app.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_killed_controller_restarts_and_keeps_the_run() {
+    let app = app().await;
+    let c = app.controller();
+    c.run("idle", 4, infinity()).await.unwrap();
+    eventually(|| c.status().users.running == 4).await;
+    let controller = child(app.supervisor(), "controller").await;
+    controller.kill();
+    assert!(
+        restarted_child(app.supervisor(), "controller", &controller).await,
+        "controller restarted"
+    );
+    assert_eq!(c.status().kind, StatusKind::Running);
+    assert_eq!(c.add_users(2).await.map(|r| (r.first, r.last)), Ok((5, 6)));
+    eventually(|| c.status().users.running == 6).await;
+    c.stop_scenario().await.unwrap();
+    assert_eq!(c.wait_finished().await, StatusKind::Finished);
+    app.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn shutdown_ends_the_run_and_calls_terminate_once() {
+    let scenario = Idle::default();
+    let terminated = scenario.terminated.clone();
+    let app = App::builder()
+        .scenario(scenario)
+        .shards(2)
+        .env(MapEnv::new())
+        .start()
+        .await
+        .unwrap();
+    let c = app.controller().clone();
+    c.run("idle", 5, infinity()).await.unwrap();
+    eventually(|| c.status().users.running == 5).await;
+    app.shutdown().await;
+    assert_eq!(terminated.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let u = c.status().users;
+    assert_eq!((u.running, u.ended), (0, 5));
+}
