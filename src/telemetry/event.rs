@@ -182,6 +182,12 @@ impl<V> Pairs<V> {
         Self(Vec::new())
     }
 
+    /// An empty list with room for `capacity` pairs (the macros size it exactly, so an
+    /// event's lists are allocated once and no larger than needed).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self(Vec::with_capacity(capacity))
+    }
+
     /// Adds (or replaces) `key`, builder style.
     pub fn with(mut self, key: &'static str, value: impl Into<V>) -> Self {
         self.insert(key, value);
@@ -253,7 +259,7 @@ impl<V: Serialize> Serialize for Pairs<V> {
 macro_rules! measurements {
     ($($k:literal => $v:expr),* $(,)?) => {{
         #[allow(unused_mut)]
-        let mut m = $crate::telemetry::Measurements::new();
+        let mut m = $crate::telemetry::Measurements::with_capacity(0 $(+ { let _ = $k; 1 })*);
         $( m.insert($k, $crate::telemetry::Number::from($v)); )*
         m
     }};
@@ -264,7 +270,7 @@ macro_rules! measurements {
 macro_rules! metadata {
     ($($k:literal => $v:expr),* $(,)?) => {{
         #[allow(unused_mut)]
-        let mut m = $crate::telemetry::Metadata::new();
+        let mut m = $crate::telemetry::Metadata::with_capacity(0 $(+ { let _ = $k; 1 })*);
         $( m.insert($k, $crate::Value::from($v)); )*
         m
     }};

@@ -18,6 +18,11 @@ use crate::Value;
 /// Most events handed to a handler in one batch.
 pub(crate) const MAX_BATCH: usize = 1024;
 
+/// Yields to the arbiter a delivery task makes, polling its empty queue, before it sleeps.
+const LINGER_YIELDS: usize = 32;
+/// Queue polls between two of those yields.
+const LINGER_SPINS: usize = 64;
+
 const ACTIVE: u8 = 0;
 const DETACHED: u8 = 1;
 const FAILED: u8 = 2;
@@ -130,6 +135,25 @@ impl HandlerQueue {
         self.state.load(Ordering::Acquire)
     }
 
+    /// Stays awake a little while after the queue runs dry, polling it between yields to the
+    /// arbiter, so that a steady emitter finds the task awake and never pays for a wake-up.
+    /// True when there is something to do again (an event, or a state change).
+    async fn linger(&self) -> bool {
+        for _ in 0..LINGER_YIELDS {
+            for _ in 0..LINGER_SPINS {
+                if !self.queue.is_empty() {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            tokio::task::yield_now().await;
+            if self.state() != ACTIVE {
+                return true;
+            }
+        }
+        !self.queue.is_empty()
+    }
+
     /// Drains the queue into `recipient` until the handler is detached or its mailbox closes.
     pub(crate) async fn deliver(self: Arc<Self>, recipient: Recipient<EventBatch>) -> DeliveryEnd {
         loop {
@@ -147,6 +171,9 @@ impl HandlerQueue {
             if events.is_empty() {
                 if self.state() != ACTIVE {
                     return DeliveryEnd::Detached;
+                }
+                if self.linger().await {
+                    continue;
                 }
                 let notified = self.notify.notified();
                 tokio::pin!(notified);
