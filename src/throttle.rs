@@ -90,6 +90,7 @@ mod permit;
 mod requests;
 pub mod schedule;
 mod shard;
+mod supervision;
 
 use std::time::Duration;
 
