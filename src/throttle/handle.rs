@@ -105,7 +105,9 @@ pub struct Throttles {
 }
 
 impl Throttles {
-    /// An empty registry whose throttles report to `telemetry`.
+    /// An empty registry whose throttles report to `telemetry`. Its `throttles` supervisor is
+    /// started by the first [`start`](Self::start), on the arbiter `new` is called on (or,
+    /// if `new` runs outside any arbiter, on the arbiter of that first `start`).
     pub fn new(telemetry: Telemetry) -> Self {
         Self {
             inner: Arc::new(Registry {
