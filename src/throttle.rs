@@ -59,10 +59,35 @@
 //!   rates, since a shard with nothing waiting simply claims nothing.)
 //! * **Concurrency mode** is one shared atomic counter of outstanding permits; a freed slot
 //!   wakes the shards that wait. **Unlimited** touches no shard and no lock.
-//! * **Registry and supervision.** The registry maps names to a throttle's core and owner;
-//!   the core holds the last configuration, so an owner re-created by
-//!   [`Throttles::restart`] (the seam for the `throttles` DynamicSupervisor) comes back with
-//!   it (see [`owner`]).
+//! * **Registry.** The registry maps names to a throttle's core and owner; the core holds
+//!   the last configuration (and the pause flag), so an owner can be re-created without
+//!   losing it.
+//!
+//! # Supervision (SPEC 6.3)
+//!
+//! * Each registry has its own `throttles` [`DynamicSupervisor`](crate::supervisor::DynamicSupervisor)
+//!   (intensity 5 restarts per 10 s, as SPEC 1 gives for `throttles`). It is started lazily,
+//!   by the first [`start`](Throttles::start), on the arbiter [`Throttles::new`] was called
+//!   on (else on the caller's): `new` stays synchronous and usable outside any arbiter.
+//! * Each throttle's owner is a `Transient` child of it; the child's argument is the
+//!   throttle's name (with the id of its registry entry, so a late restart of a stopped
+//!   throttle never takes over a newer one of the same name). The start function reads the
+//!   core from the registry, spawns the owner on the supervisor's arbiter and points the
+//!   registry entry at it.
+//! * **A crash** (a panic in the owner) is seen by the supervisor's watcher of the owner's
+//!   task; the supervisor calls the start function again, which re-creates the owner with
+//!   the last configuration (pause state included) and re-applies it: requests that were
+//!   waiting fail with [`ThrottleError::Stopped`], a running gradual plan is cancelled
+//!   (reported as a `gradual plan cancelled` `process` warning), `[amoc, throttle, init]` and
+//!   `rate` are emitted again. Calls that were queued in the crashed owner's mailbox, or made
+//!   while it is replaced, wait for the new owner and are answered by it.
+//! * [`stop`](Throttles::stop) ends the owner normally: it is not restarted.
+//! * **Giving up.** More than 5 crashes within 10 s make the supervisor give up (SPEC 3.5).
+//!   The registry is then down: every throttle is stopped (waiters fail with `Stopped`) and
+//!   every later operation, `start` included, fails at once with
+//!   [`ThrottleError::SupervisorDown`]; nothing hangs. A new registry is needed to go on.
+//! * Nothing on the request path (`wait`, `send`, `run`) goes through the supervisor or the
+//!   owner: requests are served while an owner is being replaced.
 //!
 //! ```
 //! use amoc::throttle::{ThrottleConfig, Throttles, StartOutcome};
@@ -90,6 +115,7 @@ mod permit;
 mod requests;
 pub mod schedule;
 mod shard;
+mod supervision;
 
 use std::time::Duration;
 

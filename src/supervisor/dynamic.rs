@@ -166,6 +166,11 @@ impl<A: Clone + Send + 'static> DynamicSupervisorRef<A> {
         self.wait().await
     }
 
+    /// Asks the supervisor to stop (reason `Shutdown`) without waiting (usable from `Drop`).
+    pub(crate) fn request_stop(&self) {
+        self.addr.do_send(StopRequest(ExitReason::Shutdown));
+    }
+
     /// Waits until the supervisor has exited; its exit reason.
     pub async fn wait(&self) -> ExitReason {
         wait_exit(self.exit.clone()).await

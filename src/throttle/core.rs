@@ -2,7 +2,7 @@
 //! ledger (locked once per shard tick, never per request), the concurrency counter, the
 //! per-arbiter shards and the last configuration.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
@@ -45,6 +45,9 @@ pub(crate) struct Core {
     pub(crate) changed: Notify,
     origin: Instant,
     config: Mutex<ThrottleConfig>,
+    /// Set while the owner runs a gradual plan, so that a re-created owner can report the
+    /// plan it cancelled.
+    plan_running: AtomicBool,
 }
 
 impl Core {
@@ -63,6 +66,7 @@ impl Core {
             changed: Notify::new(),
             origin: Instant::now(),
             config: Mutex::new(config),
+            plan_running: AtomicBool::new(false),
         });
         core.configure(config);
         core
@@ -275,6 +279,26 @@ impl Core {
                 Arc::new(Shard::new(idx))
             })
             .clone()
+    }
+
+    /// Records whether the owner runs a gradual plan.
+    pub(crate) fn set_plan_running(&self, running: bool) {
+        self.plan_running.store(running, Ordering::Release);
+    }
+
+    /// True if a gradual plan was running (and clears the flag).
+    pub(crate) fn take_plan_running(&self) -> bool {
+        self.plan_running.swap(false, Ordering::AcqRel)
+    }
+
+    /// Emits `[amoc, throttle, init]` (at start, and when a crashed owner is re-created).
+    pub(crate) fn emit_init(&self) {
+        self.telemetry.execute_with(&names::THROTTLE_INIT, || {
+            (
+                measurements! { "count" => 1u64 },
+                metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
+            )
+        });
     }
 
     pub(crate) fn emit_request(&self) {

@@ -34,6 +34,12 @@ pub enum ThrottleError {
     /// The name is empty.
     #[error("invalid throttle name")]
     InvalidName,
+    /// The `throttles` supervisor is not running, so no throttle of this registry can be
+    /// served: it gave up after too many owner crashes within its intensity window (5 in
+    /// 10 s, SPEC 3.5), or it could not be started. Every throttle of the registry was
+    /// stopped; a new [`Throttles`](super::Throttles) registry is needed to go on.
+    #[error("the throttles supervisor is down: {0}")]
+    SupervisorDown(String),
     /// Called outside a tokio runtime (an actix arbiter is one), where nothing can wait.
     #[error("not called inside a tokio runtime")]
     NoRuntime,

@@ -5,11 +5,14 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use actix::{Addr, Message};
+use actix::Message;
+use actix_rt::ArbiterHandle;
 use dashmap::DashMap;
+use tokio::sync::{watch, OnceCell};
 
 use super::core::{Core, STOPPED};
 use super::owner::{stop_core, ChangeRate, Gradual, Info, Owner, SetPaused};
+use super::supervision::{current_owner, replaced, OwnerState, Sup};
 use super::{GradualPlan, ThrottleConfig, ThrottleError, ThrottleInfo};
 use crate::telemetry::Telemetry;
 
@@ -25,7 +28,11 @@ thread_local! {
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     pub(super) core: Arc<Core>,
-    pub(super) owner: Addr<Owner>,
+    /// Identifies this entry among the throttles that ever had its name (the supervised
+    /// child's argument, so a late restart never takes over a newer throttle of that name).
+    pub(super) id: u64,
+    /// The current owner, replaced by the child's start function after a crash.
+    pub(super) owner: Arc<watch::Sender<OwnerState>>,
 }
 
 #[derive(Debug)]
@@ -35,14 +42,46 @@ pub(super) struct Registry {
     pub(super) throttles: DashMap<String, Entry>,
     pub(super) reserved: DashMap<String, u64>,
     pub(super) next_token: AtomicU64,
+    pub(super) next_entry: AtomicU64,
+    /// The arbiter the `throttles` supervisor runs on (the one `new` was called on, if any).
+    pub(super) home: Option<ArbiterHandle>,
+    /// The `throttles` DynamicSupervisor, started on the first `start`.
+    pub(super) sup: OnceCell<Sup>,
+    /// Why the supervisor is down, once it is (then every operation fails with it).
+    pub(super) down: std::sync::Mutex<Option<String>>,
+}
+
+impl Registry {
+    /// The `SupervisorDown` error, if the supervisor is down.
+    pub(super) fn down_error(&self) -> Option<ThrottleError> {
+        self.down
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .map(ThrottleError::SupervisorDown)
+    }
+
+    /// The error for `name` when it is not in the registry.
+    pub(super) fn missing(&self, name: &str) -> ThrottleError {
+        self.down_error()
+            .unwrap_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))
+    }
+
+    /// The error for an owner that is gone for good.
+    pub(super) fn gone(&self) -> ThrottleError {
+        self.down_error().unwrap_or(ThrottleError::Stopped)
+    }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
         // The last handle is gone: nobody can reach these throttles any more; fail their
-        // waiters rather than leave them hanging.
+        // waiters rather than leave them hanging, and end their owners.
         for e in self.throttles.iter() {
             stop_core(&e.core);
+        }
+        if let Some(sup) = self.sup.get() {
+            sup.request_stop();
         }
     }
 }
@@ -66,7 +105,9 @@ pub struct Throttles {
 }
 
 impl Throttles {
-    /// An empty registry whose throttles report to `telemetry`.
+    /// An empty registry whose throttles report to `telemetry`. Its `throttles` supervisor is
+    /// started by the first [`start`](Self::start), on the arbiter `new` is called on (or,
+    /// if `new` runs outside any arbiter, on the arbiter of that first `start`).
     pub fn new(telemetry: Telemetry) -> Self {
         Self {
             inner: Arc::new(Registry {
@@ -75,6 +116,10 @@ impl Throttles {
                 throttles: DashMap::new(),
                 reserved: DashMap::new(),
                 next_token: AtomicU64::new(1),
+                next_entry: AtomicU64::new(1),
+                home: actix_rt::Arbiter::try_current(),
+                sup: OnceCell::new(),
+                down: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -84,7 +129,7 @@ impl Throttles {
             .throttles
             .get(name)
             .map(|e| e.value().clone())
-            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))
+            .ok_or_else(|| self.inner.missing(name))
     }
 
     pub(super) fn core(&self, name: &str) -> Result<Arc<Core>, ThrottleError> {
@@ -120,7 +165,7 @@ impl Throttles {
             .throttles
             .get(name)
             .map(|e| e.core.clone())
-            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
+            .ok_or_else(|| self.inner.missing(name))?;
         CORES.with(|c| {
             let mut c = c.borrow_mut();
             if c.len() >= CORE_CACHE {
@@ -134,18 +179,31 @@ impl Throttles {
         }
     }
 
+    /// Sends `msg` to the owner of `name` and waits for the answer. While the owner is being
+    /// (re-)created the call waits for the new one; if the owner dies with the message in its
+    /// mailbox, the message is sent once more to its replacement.
     async fn ask<M>(&self, name: &str, msg: M) -> Result<M::Result, ThrottleError>
     where
-        M: Message + Send + 'static,
+        M: Message + Clone + Send + 'static,
         M::Result: Send,
         Owner: actix::Handler<M>,
     {
         let entry = self.entry(name)?;
-        entry
-            .owner
-            .send(msg)
-            .await
-            .map_err(|_| ThrottleError::Stopped)
+        let mut rx = entry.owner.subscribe();
+        let mut retried = false;
+        loop {
+            let addr = current_owner(&mut rx)
+                .await
+                .ok_or_else(|| self.inner.gone())?;
+            if addr.connected() {
+                match addr.send(msg.clone()).await {
+                    Ok(r) => return Ok(r),
+                    Err(_) if retried => return Err(self.inner.gone()),
+                    Err(_) => retried = true,
+                }
+            }
+            replaced(&mut rx, &addr).await;
+        }
     }
 
     /// Pauses throttle `name`: every waiting and new request is held (idempotent).
@@ -199,13 +257,9 @@ impl Throttles {
         name: &str,
         config: ThrottleConfig,
     ) -> Result<(), ThrottleError> {
-        let entry = self.entry(name)?;
+        self.entry(name)?;
         let config = config.validate()?;
-        entry
-            .owner
-            .send(ChangeRate(config))
-            .await
-            .map_err(|_| ThrottleError::Stopped)?
+        self.ask(name, ChangeRate(config)).await?
     }
 
     /// `change_rate(name, unlimited())`.
@@ -242,13 +296,9 @@ impl Throttles {
         name: &str,
         plan: GradualPlan,
     ) -> Result<(), ThrottleError> {
-        let entry = self.entry(name)?;
+        self.entry(name)?;
         let schedule = plan.resolve()?;
-        entry
-            .owner
-            .send(Gradual(schedule))
-            .await
-            .map_err(|_| ThrottleError::Stopped)?
+        self.ask(name, Gradual(schedule)).await?
     }
 
     /// Describes throttle `name`. Errors: `NoSuchThrottle`.

@@ -1,15 +1,16 @@
 //! Starting, stopping and re-creating throttles, and reserving names.
 
-use actix::Actor;
 use dashmap::mapref::entry::Entry as MapEntry;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use super::core::Core;
 use super::handle::Entry;
-use super::owner::{stop_core, Cancel, Owner, Stop};
+use super::owner::{stop_core, Stop};
+use super::supervision::OwnerState;
 use super::{StartOutcome, ThrottleConfig, ThrottleError, Throttles};
-use crate::telemetry::{monotonic_time, names};
-use crate::{measurements, metadata};
 
 /// The exclusive right to start and stop one throttle name (the controller's `user_rate`):
 /// while it is held, [`Throttles::start`] and [`Throttles::stop`] of that name return
@@ -71,7 +72,7 @@ impl Throttles {
         name: &str,
         config: ThrottleConfig,
     ) -> Result<StartOutcome, ThrottleError> {
-        self.start_as(name, config, None)
+        self.start_as(name, config, None).await
     }
 
     /// [`start`](Self::start) of a reserved name, by the holder of its reservation.
@@ -81,9 +82,10 @@ impl Throttles {
         config: ThrottleConfig,
     ) -> Result<StartOutcome, ThrottleError> {
         self.start_as(&reservation.name, config, Some(reservation.token))
+            .await
     }
 
-    fn start_as(
+    async fn start_as(
         &self,
         name: &str,
         config: ThrottleConfig,
@@ -97,7 +99,9 @@ impl Throttles {
         if actix::System::try_current().is_none() {
             return Err(ThrottleError::NoRuntime);
         }
-        let core = match self.inner.throttles.entry(name.to_owned()) {
+        // Started lazily here (not in `new`, which may run outside any arbiter).
+        self.supervisor().await?;
+        let entry = match self.inner.throttles.entry(name.to_owned()) {
             MapEntry::Occupied(e) => {
                 let current = e.get().core.config();
                 return if current == config {
@@ -110,24 +114,24 @@ impl Throttles {
                 };
             }
             MapEntry::Vacant(v) => {
-                let core = Core::new(name, config, self.inner.telemetry.clone());
-                let owner = Owner::new(core.clone()).start();
-                v.insert(Entry {
-                    core: core.clone(),
-                    owner,
-                });
-                core
+                let entry = Entry {
+                    core: Core::new(name, config, self.inner.telemetry.clone()),
+                    id: self.inner.next_entry.fetch_add(1, Ordering::Relaxed),
+                    owner: Arc::new(watch::channel(OwnerState::Starting).0),
+                };
+                v.insert(entry.clone());
+                entry
             }
         };
-        self.inner
-            .telemetry
-            .execute_with(&names::THROTTLE_INIT, || {
-                (
-                    measurements! { "count" => 1u64 },
-                    metadata! { "name" => name, "monotonic_time" => monotonic_time() },
-                )
-            });
-        core.emit_rate(config, None);
+        // The child's start function emits `init` and `rate`.
+        if let Err(e) = self.start_owner_child(name, entry.id).await {
+            self.inner
+                .throttles
+                .remove_if(name, |_, e| e.id == entry.id);
+            entry.owner.send_replace(OwnerState::Gone);
+            stop_core(&entry.core);
+            return Err(e);
+        }
         Ok(StartOutcome::Started)
     }
 
@@ -159,10 +163,13 @@ impl Throttles {
             .inner
             .throttles
             .remove(name)
-            .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
-        if entry.owner.send(Stop).await.is_err() {
-            // The owner is gone: stop the core here so that no waiter hangs.
-            stop_core(&entry.core);
+            .ok_or_else(|| self.inner.missing(name))?;
+        // From now on no owner is (re-)created for this entry; the owner ends normally, so
+        // the supervisor does not restart it.
+        match entry.owner.send_replace(OwnerState::Gone) {
+            OwnerState::Running(owner) if owner.send(Stop).await.is_ok() => {}
+            // Not started yet, or crashed: stop the core here so that no waiter hangs.
+            _ => stop_core(&entry.core),
         }
         Ok(())
     }
@@ -201,10 +208,11 @@ impl Throttles {
             .remove_if(&reservation.name, |_, t| *t == reservation.token);
     }
 
-    /// Re-creates the owner actor of throttle `name` from its last configuration, as the
-    /// throttles supervisor does after the owner crashed (SPEC 6.3): waiting requests fail
-    /// with `Stopped`, a running gradual plan is cancelled (reported as a `process` warning),
-    /// `init` and `rate` are emitted. Errors: `NoSuchThrottle`, `NoRuntime`.
+    /// Re-creates the owner actor of throttle `name` from its last configuration, exactly as
+    /// the `throttles` supervisor does after the owner crashed (SPEC 6.3), but without
+    /// counting as a crash: waiting requests fail with `Stopped`, a running gradual plan is
+    /// cancelled (reported as a `process` warning), `init` and `rate` are emitted. Errors:
+    /// `NoSuchThrottle`, `NoRuntime`, `SupervisorDown`.
     ///
     /// ```
     /// # use amoc::throttle::{ThrottleConfig, Throttles, Rate};
@@ -220,32 +228,8 @@ impl Throttles {
         if actix::System::try_current().is_none() {
             return Err(ThrottleError::NoRuntime);
         }
-        let (core, old) = {
-            let mut entry = self
-                .inner
-                .throttles
-                .get_mut(name)
-                .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
-            let core = entry.core.clone();
-            let new = Owner::new(core.clone()).start();
-            (core, std::mem::replace(&mut entry.owner, new))
-        };
-        // The old owner, if it still runs, must not step a plan any more.
-        let had_plan = old.send(Cancel).await.unwrap_or(false);
-        core.fail_waiting();
-        core.configure(core.config());
-        if had_plan {
-            core.process("warning", "gradual plan cancelled", None);
-        }
-        self.inner
-            .telemetry
-            .execute_with(&names::THROTTLE_INIT, || {
-                (
-                    measurements! { "count" => 1u64 },
-                    metadata! { "name" => name, "monotonic_time" => monotonic_time() },
-                )
-            });
-        core.emit_rate(core.config(), None);
-        Ok(())
+        let entry = self.entry(name)?;
+        // The start function replaces the current owner (and tells it to stop normally).
+        self.start_owner_child(name, entry.id).await
     }
 }

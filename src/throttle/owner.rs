@@ -1,14 +1,14 @@
 //! The owner actor of one throttle: it serialises every state change (rate change, gradual
 //! steps on timers, pause, resume, stop) and answers `info`. Requests never go through it.
 //!
-//! **Supervision seam.** The owner keeps no state that is not also in the throttle's shared
-//! core (which the registry holds: the last configuration, the pause flag, the queues),
-//! except a running gradual plan. [`Throttles::restart`](super::Throttles::restart)
-//! re-creates the owner for the same core and re-applies the last configuration, so the
-//! throttle comes back as it was (the plan is cancelled, waiting requests fail with
-//! `Stopped`, as SPEC 6.3 says). When the `throttles` DynamicSupervisor lands, each owner
-//! becomes its `Transient` child and the child's start function is that restart; until then
-//! nothing restarts an owner automatically (an owner only runs code of this module).
+//! **Supervision.** Each owner is a `Transient` child of the registry's `throttles`
+//! DynamicSupervisor (see [`Throttles`](super::Throttles), "Supervision"). The owner keeps no
+//! state that is not also in the throttle's shared core (which the registry holds: the last
+//! configuration, the pause flag, the queues), except a running gradual plan. When an owner
+//! panics, the supervisor calls the child's start function again, which creates a new owner
+//! for the same core and re-applies the last configuration, so the throttle comes back as it
+//! was; the plan is cancelled (reported) and waiting requests fail with `Stopped`, as SPEC 6.3
+//! says. `stop` ends the owner normally (no restart).
 
 use std::sync::Arc;
 
@@ -69,6 +69,7 @@ impl Owner {
         let last = plan.step >= s.step_count;
         if last {
             self.plan = None;
+            self.core.set_plan_running(false);
         } else {
             plan.step += 1;
             let due = plan.started + s.offset_of(plan.step);
@@ -91,7 +92,7 @@ impl Actor for Owner {
 }
 
 /// Change the rate (`change_rate`, `unlock`).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), ThrottleError>")]
 pub(crate) struct ChangeRate(pub(crate) ThrottleConfig);
 
@@ -113,7 +114,7 @@ impl Handler<ChangeRate> for Owner {
 }
 
 /// Start a gradual change.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<(), ThrottleError>")]
 pub(crate) struct Gradual(pub(crate) GradualSchedule);
 
@@ -124,6 +125,7 @@ impl Handler<Gradual> for Owner {
         if self.plan.is_some() {
             return Err(ThrottleError::GradualChangeInProgress);
         }
+        self.core.set_plan_running(true);
         self.plan = Some(Plan {
             schedule,
             started: Instant::now(),
@@ -136,7 +138,7 @@ impl Handler<Gradual> for Owner {
 }
 
 /// Pause (true) or resume (false).
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub(crate) struct SetPaused(pub(crate) bool);
 
@@ -168,19 +170,37 @@ impl Handler<Stop> for Owner {
     }
 }
 
-/// Stop the owner without touching the throttle (it is being replaced); true if it had a
-/// gradual plan running.
+/// Stop the owner without touching the throttle (it has been replaced): it exits normally,
+/// so its supervisor does not restart it, and its plan (if any) takes no further step.
 #[derive(Debug, Message)]
-#[rtype(result = "bool")]
+#[rtype(result = "()")]
 pub(crate) struct Cancel;
 
 impl Handler<Cancel> for Owner {
-    type Result = bool;
+    type Result = ();
 
-    fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) -> bool {
-        let had = self.plan.take().is_some();
+    fn handle(&mut self, _: Cancel, ctx: &mut Context<Self>) {
+        if let Some(Plan { timer: Some(t), .. }) = self.plan.take() {
+            ctx.cancel_future(t);
+        }
         ctx.stop();
-        had
+    }
+}
+
+/// Make the owner panic (tests of supervision only; see
+/// [`Throttles::crash_owner_for_test`](super::Throttles::crash_owner_for_test)).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Crash;
+
+impl Handler<Crash> for Owner {
+    type Result = ();
+
+    fn handle(&mut self, _: Crash, _: &mut Context<Self>) {
+        panic!(
+            "throttle {:?}: owner crash requested for a test",
+            &*self.core.name
+        );
     }
 }
 
@@ -197,7 +217,7 @@ pub(crate) fn stop_core(core: &Core) {
 }
 
 /// Describe the throttle.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "ThrottleInfo")]
 pub(crate) struct Info;
 
