@@ -30,7 +30,9 @@ pub(crate) struct CoordinatorActor<D> {
     timer: Option<SpawnHandle>,
     fired: Vec<Fired<D>>,
     mailbox: Arc<Mailbox<D>>,
-    /// Called when the actor stops (not when it crashes: the supervisor restarts it).
+    /// Frees the name for good; called by `stop` only. Not from `stopped`: actix runs that
+    /// also while a crashed actor's context is dropped, and a crash is followed by a restart.
+    /// A coordinator ended by its supervisor is released when the supervisor exits.
     release: Release,
 }
 
@@ -71,7 +73,7 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
 
     /// Runs the actions of every fired group, in order.
     fn run_fired(&mut self) {
-        let fired = std::mem::take(&mut self.fired);
+        let mut fired = std::mem::take(&mut self.fired);
         for f in &fired {
             let coordinator = &self.name;
             self.telemetry
@@ -102,8 +104,10 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
                 }
             }
         }
+        for f in fired.drain(..) {
+            self.grouping.recycle(f.group);
+        }
         self.fired = fired;
-        self.fired.clear();
     }
 
     fn flush(&mut self, kind: EventKind) {
@@ -169,10 +173,6 @@ impl<D: Send + Sync + 'static> Actor for CoordinatorActor<D> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.add_stream(ReadyStream(self.mailbox.clone()));
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        (self.release)();
     }
 }
 
