@@ -21,6 +21,35 @@
 //!   a second `start` of a live name returns [`CoordinatorError::AlreadyStarted`] and leaves
 //!   the first one working.
 //!
+//! # Actors, mailboxes and supervision
+//!
+//! Each coordinator is one actor, a `Transient` child of a `coordinators`
+//! [`DynamicSupervisor`](crate::supervisor::DynamicSupervisor) (intensity 5 per 10 s). The
+//! supervisor and every coordinator actor run on the *home arbiter*: the arbiter on which
+//! [`Coordinators::new`] was called (the supervisor starts there at once), or, when `new` was
+//! called outside any arbiter, the arbiter of the first [`start`](Coordinators::start) (the
+//! supervisor starts then; `start` outside any arbiter with no home yet is
+//! [`CoordinatorError::NoArbiter`]). `start` reserves the name and returns; the actor starts
+//! shortly after, and commands sent meanwhile wait in its mailbox.
+//!
+//! The mailbox is a lock-free FIFO queue owned by the coordinator's registry entry, not by
+//! the actor: [`add`](Coordinators::add) pushes and returns, waking the actor only if it
+//! sleeps; the actor drains up to 512 commands per wake-up (the adds of one batch re-arm the
+//! timeout when the batch ends). Each thread caches the mailbox it last added to, so repeated
+//! adds to one coordinator skip the name lookup.
+//!
+//! * **Crash** (a panic in the actor outside an action): the supervisor restarts it with its
+//!   plan and timeout; groups restart empty, the timeout is disarmed until the next add. The
+//!   mailbox survives, so commands queued behind the one in hand are handled by the new actor;
+//!   the pending groups and the command in hand are lost (a `reset` or `stop` in hand returns
+//!   `NoSuchCoordinator` although the coordinator is still there).
+//! * **Stop**: flushes, frees the name, closes the mailbox (commands queued behind the stop are
+//!   dropped: a waiting `reset`/`stop` gets `NoSuchCoordinator`; an add racing with the stop
+//!   may return `Ok` and be dropped) and ends the actor normally: it is not restarted.
+//! * **Supervisor gives up** (more than 5 restarts within 10 s): it stops every coordinator and
+//!   exits; all of them are then removed (no stop actions run, waiting callers get
+//!   `NoSuchCoordinator`). The next `start` starts a new supervisor.
+//!
 //! ```
 //! use amoc::coordinator::{Action, Coordinators, PlanItem, Size};
 //! use amoc::telemetry::Telemetry;
