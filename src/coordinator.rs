@@ -21,6 +21,35 @@
 //!   a second `start` of a live name returns [`CoordinatorError::AlreadyStarted`] and leaves
 //!   the first one working.
 //!
+//! # Actors, mailboxes and supervision
+//!
+//! Each coordinator is one actor, a `Transient` child of a `coordinators`
+//! [`DynamicSupervisor`](crate::supervisor::DynamicSupervisor) (intensity 5 per 10 s). The
+//! supervisor and every coordinator actor run on the *home arbiter*: the arbiter on which
+//! [`Coordinators::new`] was called (the supervisor starts there at once), or, when `new` was
+//! called outside any arbiter, the arbiter of the first [`start`](Coordinators::start) (the
+//! supervisor starts then; `start` outside any arbiter with no home yet is
+//! [`CoordinatorError::NoArbiter`]). `start` reserves the name and returns; the actor starts
+//! shortly after, and commands sent meanwhile wait in its mailbox.
+//!
+//! The mailbox is a lock-free FIFO queue owned by the coordinator's registry entry, not by
+//! the actor: [`add`](Coordinators::add) pushes and returns, waking the actor only if it
+//! sleeps; the actor drains up to 512 commands per wake-up (the adds of one batch re-arm the
+//! timeout when the batch ends). Each thread caches the mailbox it last added to, so repeated
+//! adds to one coordinator skip the name lookup.
+//!
+//! * **Crash** (a panic in the actor outside an action): the supervisor restarts it with its
+//!   plan and timeout; groups restart empty, the timeout is disarmed until the next add. The
+//!   mailbox survives, so commands queued behind the one in hand are handled by the new actor;
+//!   the pending groups and the command in hand are lost (a `reset` or `stop` in hand returns
+//!   `NoSuchCoordinator` although the coordinator is still there).
+//! * **Stop**: flushes, frees the name, closes the mailbox (commands queued behind the stop are
+//!   dropped: a waiting `reset`/`stop` gets `NoSuchCoordinator`; an add racing with the stop
+//!   may return `Ok` and be dropped) and ends the actor normally: it is not restarted.
+//! * **Supervisor gives up** (more than 5 restarts within 10 s): it stops every coordinator and
+//!   exits; all of them are then removed (no stop actions run, waiting callers get
+//!   `NoSuchCoordinator`). The next `start` starts a new supervisor.
+//!
 //! ```
 //! use amoc::coordinator::{Action, Coordinators, PlanItem, Size};
 //! use amoc::telemetry::Telemetry;
@@ -43,21 +72,26 @@
 
 mod actor;
 mod grouping;
+mod mailbox;
 mod plan;
+mod registry;
+mod supervision;
 
-use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context};
 use dashmap::mapref::entry::Entry;
-use dashmap::DashMap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use plan::{Action, CoordinationEvent, EventKind, Plan, PlanItem, Size};
 
+use crate::supervisor::ChildStarter;
 use crate::telemetry::{monotonic_time, names, Telemetry};
-use actor::{Command, CoordinatorActor};
+use actor::{CoordinatorActor, Release};
+use mailbox::{Control, ErasedMailbox, Mailbox};
+use registry::Registry;
+use supervision::{ChildArgs, Home};
 
 /// A coordinator's name.
 pub type Name = Arc<str>;
@@ -83,6 +117,10 @@ pub enum CoordinatorError {
     /// No coordinator of this name is running.
     #[error("no coordinator named {0:?}")]
     NoSuchCoordinator(String),
+    /// There is no live arbiter to run the coordinator on: construct [`Coordinators`] or
+    /// call `start` inside an actix arbiter (and keep that arbiter running).
+    #[error("no actix arbiter to run coordinators on")]
+    NoArbiter,
     /// The data type differs from the one the coordinator was started with.
     #[error("coordinator {name:?} takes data of type {expected}, not {given}")]
     DataTypeMismatch {
@@ -95,45 +133,40 @@ pub enum CoordinatorError {
     },
 }
 
-type ControlFn = dyn Fn(bool, oneshot::Sender<()>) -> Result<(), ()> + Send + Sync;
-
-struct Entry_ {
-    /// The `mpsc::UnboundedSender<Command<D>>`, type-erased.
-    tx: Box<dyn Any + Send + Sync>,
-    /// Sends a reset (`false`) or stop (`true`) without knowing `D`.
-    control: Box<ControlFn>,
-    type_name: &'static str,
-    generation: u64,
-}
-
-/// The handle to every coordinator of an app: cheap to clone, usable from any arbiter.
+/// The handle to every coordinator of an app: cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub struct Coordinators {
     telemetry: Telemetry,
-    registry: Arc<DashMap<Name, Entry_>>,
-    generation: Arc<std::sync::atomic::AtomicU64>,
+    registry: Arc<Registry>,
+    home: Arc<Home>,
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Coordinators {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Coordinators")
-            .field("running", &self.registry.len())
+            .field("running", &self.registry.map.len())
             .finish()
     }
 }
 
 impl Coordinators {
-    /// An empty set of coordinators reporting to `telemetry`.
+    /// An empty set of coordinators reporting to `telemetry`. Called on an actix arbiter,
+    /// that arbiter becomes their home and their supervisor starts there at once; otherwise
+    /// the home is the arbiter of the first [`start`](Self::start).
     pub fn new(telemetry: Telemetry) -> Self {
+        let registry = Arc::new(Registry::new());
         Self {
             telemetry,
-            registry: Arc::new(DashMap::new()),
-            generation: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+            home: Home::new(&registry),
+            registry,
+            generation: Arc::new(AtomicU64::new(1)),
         }
     }
 
-    /// Starts a coordinator on the current arbiter with `plan` and `timeout` (`None` =
-    /// never). Must be called inside an actix arbiter.
+    /// Starts a coordinator with `plan` and `timeout` (`None` = never): reserves the name
+    /// at once and asks the `coordinators` supervisor, on the home arbiter, to start its
+    /// actor. Commands sent before the actor runs wait in its mailbox.
     pub fn start<D: Send + Sync + 'static>(
         &self,
         name: &str,
@@ -147,43 +180,46 @@ impl Coordinators {
             return Err(CoordinatorError::InvalidTimeout);
         }
         let plan = plan.into().normalise()?;
+        let arbiter = self.home.arbiter().ok_or(CoordinatorError::NoArbiter)?;
         let name: Name = Arc::from(name);
-        let (tx, rx) = mpsc::unbounded_channel::<Command<D>>();
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.registry.entry(name.clone()) {
+        let mailbox = Arc::new(Mailbox::<D>::new());
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        match self.registry.map.entry(name.clone()) {
             Entry::Occupied(_) => return Err(CoordinatorError::AlreadyStarted(name.to_string())),
             Entry::Vacant(v) => {
-                let control_tx = tx.clone();
-                let control = Box::new(move |stop: bool, done: oneshot::Sender<()>| {
-                    let cmd = if stop {
-                        Command::Stop(done)
-                    } else {
-                        Command::Reset(done)
-                    };
-                    control_tx.send(cmd).map_err(|_| ())
-                });
-                v.insert(Entry_ {
-                    tx: Box::new(tx),
-                    control,
+                v.insert(registry::Entry {
+                    mailbox: mailbox.clone(),
+                    erased: mailbox.clone(),
                     type_name: std::any::type_name::<D>(),
                     generation,
+                    epoch: AtomicU64::new(0),
                 });
             }
         }
-        let registry = self.registry.clone();
-        let key = name.clone();
-        let on_stop = Box::new(move || {
-            registry.remove_if(&key, |_, e| e.generation == generation);
+        let args = self.child_args(&name, plan, timeout, mailbox, generation);
+        let (home, registry, key) = (self.home.clone(), self.registry.clone(), name.clone());
+        let sent = arbiter.spawn_fn(move || {
+            actix_rt::spawn(async move {
+                let result = match home.supervisor(&registry).await {
+                    Ok((epoch, sup)) => {
+                        registry.set_epoch(&key, generation, epoch);
+                        sup.start_child(args)
+                            .await
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(error) = result {
+                    tracing::error!(coordinator = %key, %error, "coordinator failed to start");
+                    registry.release(&key, generation);
+                }
+            });
         });
-        let actor =
-            CoordinatorActor::new(name.clone(), plan, timeout, self.telemetry.clone(), on_stop);
-        CoordinatorActor::create(move |ctx: &mut Context<CoordinatorActor<D>>| {
-            let mut rx = rx;
-            ctx.add_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-            actor
-        });
+        if !sent {
+            self.registry.release(&name, generation);
+            return Err(CoordinatorError::NoArbiter);
+        }
         let coordinator = name.to_string();
         self.telemetry.execute_with(&names::COORDINATOR_START, || {
             (
@@ -192,6 +228,31 @@ impl Coordinators {
             )
         });
         Ok(())
+    }
+
+    /// What the supervisor calls to build the actor, at start and after every crash.
+    fn child_args<D: Send + Sync + 'static>(
+        &self,
+        name: &Name,
+        plan: Vec<PlanItem<D>>,
+        timeout: Option<Duration>,
+        mailbox: Arc<Mailbox<D>>,
+        generation: u64,
+    ) -> ChildArgs {
+        let (registry, key) = (self.registry.clone(), name.clone());
+        let release: Release = Arc::new(move || registry.release(&key, generation));
+        let (name, telemetry) = (name.clone(), self.telemetry.clone());
+        ChildArgs(Arc::new(move |starter: &ChildStarter| {
+            let actor = CoordinatorActor::new(
+                name.clone(),
+                plan.clone(),
+                timeout,
+                telemetry.clone(),
+                mailbox.clone(),
+                release.clone(),
+            );
+            starter.spawn_local(move |_| actor).1
+        }))
     }
 
     /// As [`start`](Self::start) with the default timeout of 30 s.
@@ -209,21 +270,7 @@ impl Coordinators {
         name: &str,
         data: D,
     ) -> Result<(), CoordinatorError> {
-        let entry = self
-            .registry
-            .get(name)
-            .ok_or_else(|| CoordinatorError::NoSuchCoordinator(name.to_owned()))?;
-        let tx = entry
-            .tx
-            .downcast_ref::<mpsc::UnboundedSender<Command<D>>>()
-            .ok_or_else(|| CoordinatorError::DataTypeMismatch {
-                name: name.to_owned(),
-                expected: entry.type_name,
-                given: std::any::type_name::<D>(),
-            })?;
-        tx.send(Command::Add(Arc::new(data)))
-            .map_err(|_| CoordinatorError::NoSuchCoordinator(name.to_owned()))?;
-        drop(entry);
+        self.registry.add(name, data)?;
         self.telemetry.execute_with(&names::COORDINATOR_ADD, || {
             (
                 crate::measurements! { "count" => 1u64 },
@@ -235,28 +282,55 @@ impl Coordinators {
 
     /// Flushes every pending group with kind `Reset`; returns after the actions ran.
     pub async fn reset(&self, name: &str) -> Result<(), CoordinatorError> {
-        self.control(name, false).await
+        let (tx, rx) = oneshot::channel();
+        self.control(name, Control::Reset(tx))?;
+        rx.await
+            .map_err(|_| CoordinatorError::NoSuchCoordinator(name.to_owned()))
     }
 
-    /// Flushes every pending group with kind `Stop` and removes the coordinator; returns
-    /// after the actions ran. The name is free again.
+    /// Flushes every pending group with kind `Stop`, removes the coordinator and ends its
+    /// actor normally (not restarted); returns after the actions ran. The name is free again.
     pub async fn stop(&self, name: &str) -> Result<(), CoordinatorError> {
-        self.control(name, true).await
+        let (tx, rx) = oneshot::channel();
+        self.control(name, Control::Stop(tx))?;
+        rx.await
+            .map_err(|_| CoordinatorError::NoSuchCoordinator(name.to_owned()))
     }
 
-    async fn control(&self, name: &str, stop: bool) -> Result<(), CoordinatorError> {
+    /// Test support: makes the coordinator's actor panic when it reaches this command (after
+    /// the commands queued before it), so its supervisor restarts it.
+    #[doc(hidden)]
+    pub fn crash(&self, name: &str) -> Result<(), CoordinatorError> {
+        self.control(name, Control::Crash)
+    }
+
+    /// Test support: the number of coordinator actors running under the supervisor, or
+    /// `None` if it is not running.
+    #[doc(hidden)]
+    pub async fn supervised(&self) -> Option<usize> {
+        let sup = self.home.current().await?;
+        sup.count_children().await.ok().map(|c| c.active)
+    }
+
+    fn control(&self, name: &str, control: Control) -> Result<(), CoordinatorError> {
         let missing = || CoordinatorError::NoSuchCoordinator(name.to_owned());
-        let (done_tx, done_rx) = oneshot::channel();
-        {
-            let entry = self.registry.get(name).ok_or_else(missing)?;
-            (entry.control)(stop, done_tx).map_err(|()| missing())?;
-        }
-        done_rx.await.map_err(|_| missing())
+        let mailbox: Arc<dyn ErasedMailbox> = self
+            .registry
+            .map
+            .get(name)
+            .ok_or_else(missing)?
+            .erased
+            .clone();
+        mailbox.send_control(control).map_err(|_| missing())
     }
 
     /// Names of the running coordinators.
     pub fn names(&self) -> Vec<String> {
-        self.registry.iter().map(|e| e.key().to_string()).collect()
+        self.registry
+            .map
+            .iter()
+            .map(|e| e.key().to_string())
+            .collect()
     }
 
     /// Stops every coordinator (running their stop actions).

@@ -1,26 +1,24 @@
-//! The coordinator actor: drains its command stream, groups users, runs actions.
+//! The coordinator actor: drains its mailbox in batches, groups users, runs actions.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorContext, AsyncContext, Context, SpawnHandle, StreamHandler};
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::grouping::{Fired, Grouping};
+use super::mailbox::{Command, Control, Mailbox, Ready, ReadyStream};
 use super::plan::{Action, EventKind, PlanItem};
 use super::Name;
 use crate::telemetry::{monotonic_time, names, Telemetry};
 use crate::{measurements, metadata};
 
-/// What a coordinator is asked to do; adds, resets and stops share one ordered stream, so a
-/// caller's adds are handled before its later reset or stop.
-pub(crate) enum Command<D> {
-    Add(Arc<D>),
-    Reset(oneshot::Sender<()>),
-    Stop(oneshot::Sender<()>),
-}
+/// Commands handled per wake-up before the actor yields to its timer and other futures.
+const BATCH: usize = 512;
+
+/// Frees the coordinator's name and closes its mailbox (when it ends for good).
+pub(crate) type Release = Arc<dyn Fn() + Send + Sync>;
 
 pub(crate) struct CoordinatorActor<D> {
     name: Name,
@@ -31,8 +29,11 @@ pub(crate) struct CoordinatorActor<D> {
     last_add: Option<Instant>,
     timer: Option<SpawnHandle>,
     fired: Vec<Fired<D>>,
-    /// Called once the coordinator has stopped (frees the name).
-    on_stop: Option<Box<dyn FnOnce() + Send>>,
+    mailbox: Arc<Mailbox<D>>,
+    /// Frees the name for good; called by `stop` only. Not from `stopped`: actix runs that
+    /// also while a crashed actor's context is dropped, and a crash is followed by a restart.
+    /// A coordinator ended by its supervisor is released when the supervisor exits.
+    release: Release,
 }
 
 impl<D: Send + Sync + 'static> CoordinatorActor<D> {
@@ -41,7 +42,8 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
         plan: Vec<PlanItem<D>>,
         timeout: Option<Duration>,
         telemetry: Telemetry,
-        on_stop: Box<dyn FnOnce() + Send>,
+        mailbox: Arc<Mailbox<D>>,
+        release: Release,
     ) -> Self {
         let seed =
             u64::try_from(monotonic_time()).unwrap_or(1) ^ (Arc::as_ptr(&name) as *const u8 as u64);
@@ -54,25 +56,26 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
             last_add: None,
             timer: None,
             fired: Vec::new(),
-            on_stop: Some(on_stop),
+            mailbox,
+            release,
         }
     }
 
     fn emit(&self, name: &'static crate::telemetry::EventName) {
-        let coordinator = self.name.to_string();
+        let coordinator = &self.name;
         self.telemetry.execute_with(name, || {
             (
                 measurements! { "count" => 1u64 },
-                metadata! { "name" => coordinator, "monotonic_time" => monotonic_time() },
+                metadata! { "name" => coordinator.to_string(), "monotonic_time" => monotonic_time() },
             )
         });
     }
 
     /// Runs the actions of every fired group, in order.
     fn run_fired(&mut self) {
-        let fired = std::mem::take(&mut self.fired);
+        let mut fired = std::mem::take(&mut self.fired);
         for f in &fired {
-            let coordinator = self.name.to_string();
+            let coordinator = &self.name;
             self.telemetry
                 .execute_with(&names::COORDINATOR_EXECUTE, || {
                     let configured = match f.configured {
@@ -84,7 +87,7 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
                         metadata! {
                             "event" => f.event.kind.as_str(),
                             "configured" => configured,
-                            "name" => coordinator,
+                            "name" => coordinator.to_string(),
                             "monotonic_time" => monotonic_time(),
                         },
                     )
@@ -101,8 +104,10 @@ impl<D: Send + Sync + 'static> CoordinatorActor<D> {
                 }
             }
         }
+        for f in fired.drain(..) {
+            self.grouping.recycle(f.group);
+        }
         self.fired = fired;
-        self.fired.clear();
     }
 
     fn flush(&mut self, kind: EventKind) {
@@ -166,41 +171,69 @@ fn run_action<D>(action: &Action<D>, f: &Fired<D>) {
 impl<D: Send + Sync + 'static> Actor for CoordinatorActor<D> {
     type Context = Context<Self>;
 
-    fn stopped(&mut self, _: &mut Self::Context) {
-        if let Some(f) = self.on_stop.take() {
-            f();
-        }
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.add_stream(ReadyStream(self.mailbox.clone()));
     }
 }
 
-impl<D: Send + Sync + 'static> StreamHandler<Command<D>> for CoordinatorActor<D> {
-    fn handle(&mut self, cmd: Command<D>, ctx: &mut Self::Context) {
-        match cmd {
-            Command::Add(data) => {
-                self.grouping.add(&data, &mut self.fired);
-                if !self.fired.is_empty() {
-                    self.run_fired();
-                }
-                if let Some(timeout) = self.timeout {
-                    self.last_add = Some(Instant::now());
-                    self.arm(ctx, timeout);
-                }
-            }
-            Command::Reset(done) => {
+impl<D: Send + Sync + 'static> CoordinatorActor<D> {
+    fn add(&mut self, data: D) {
+        self.grouping.add(&Arc::new(data), &mut self.fired);
+        if !self.fired.is_empty() {
+            self.run_fired();
+        }
+    }
+
+    /// Handles a control command; true if the actor is stopping.
+    fn control(&mut self, control: Control, ctx: &mut Context<Self>) -> bool {
+        match control {
+            Control::Reset(done) => {
                 self.disarm(ctx);
                 self.emit(&names::COORDINATOR_RESET);
                 self.flush(EventKind::Reset);
                 let _ = done.send(());
+                false
             }
-            Command::Stop(done) => {
+            Control::Stop(done) => {
                 self.disarm(ctx);
                 self.flush(EventKind::Stop);
-                if let Some(f) = self.on_stop.take() {
-                    f();
-                }
+                (self.release)();
                 self.emit(&names::COORDINATOR_STOP);
                 let _ = done.send(());
+                // A normal exit: the `Transient` child is not restarted.
                 ctx.stop();
+                true
+            }
+            Control::Crash => panic!("coordinator {:?}: crash requested", self.name),
+        }
+    }
+}
+
+impl<D: Send + Sync + 'static> StreamHandler<Ready> for CoordinatorActor<D> {
+    /// Drains up to [`BATCH`] commands; a crash loses only the command in hand.
+    fn handle(&mut self, _: Ready, ctx: &mut Self::Context) {
+        let mut added = false;
+        for _ in 0..BATCH {
+            match self.mailbox.pop() {
+                None => break,
+                Some(Command::Add(data)) => {
+                    self.add(data);
+                    added = true;
+                }
+                Some(Command::Control(c)) => {
+                    // A reset or stop disarms: only adds after it re-arm the timeout.
+                    added = false;
+                    if self.control(c, ctx) {
+                        return;
+                    }
+                }
+            }
+        }
+        // Every add re-arms the timeout; the adds of one batch are handled at one instant.
+        if added {
+            if let Some(timeout) = self.timeout {
+                self.last_add = Some(Instant::now());
+                self.arm(ctx, timeout);
             }
         }
     }

@@ -29,6 +29,8 @@ struct ItemState<D> {
 pub(crate) struct Grouping<D> {
     items: Vec<ItemState<D>>,
     rng: u64,
+    /// Emptied group vectors, reused for the next pending groups (no allocation per group).
+    spare: Vec<Vec<Arc<D>>>,
 }
 
 impl<D> Grouping<D> {
@@ -36,6 +38,7 @@ impl<D> Grouping<D> {
         let mut g = Self {
             items: Vec::with_capacity(plan.len()),
             rng: seed | 1,
+            spare: Vec::new(),
         };
         for item in plan {
             let mut state = ItemState {
@@ -93,9 +96,22 @@ impl<D> Grouping<D> {
         }
     }
 
+    /// Takes back a handed-over group's vector (its members are dropped here) for reuse.
+    pub(crate) fn recycle(&mut self, mut group: Vec<Arc<D>>) {
+        group.clear();
+        if group.capacity() > 0 && self.spare.len() < self.items.len() {
+            self.spare.push(group);
+        }
+    }
+
     fn take(&mut self, i: usize, kind: EventKind) -> Fired<D> {
         let size = self.items[i].size;
         let next = self.draw(size);
+        let fresh = if self.items[i].keep_data {
+            self.spare.pop().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let item = &mut self.items[i];
         let fired = Fired {
             item: i,
@@ -104,7 +120,7 @@ impl<D> Grouping<D> {
                 count: item.count,
             },
             configured: (size != Size::All).then_some(item.target),
-            group: std::mem::take(&mut item.pending),
+            group: std::mem::replace(&mut item.pending, fresh),
         };
         item.count = 0;
         item.target = next;
