@@ -65,6 +65,13 @@ impl<M> Inbox<M> {
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop_requested
     }
+
+    /// Drops queued messages and wakers: the user has ended.
+    pub(crate) fn clear(&mut self) {
+        self.queue = VecDeque::new();
+        self.recv_waker = None;
+        self.stop_waker = None;
+    }
 }
 
 pub(crate) async fn recv<M>(inbox: &RefCell<Inbox<M>>) -> Received<M> {
@@ -93,16 +100,4 @@ pub(crate) async fn stopping<M>(inbox: &RefCell<Inbox<M>>) {
         }
     })
     .await
-}
-
-/// What a shard keeps to reach a user's inbox without knowing its message type.
-pub(crate) trait StopTarget {
-    /// Queues the stop request; true if it is new.
-    fn request_stop(&self) -> bool;
-}
-
-impl<M> StopTarget for RefCell<Inbox<M>> {
-    fn request_stop(&self) -> bool {
-        self.borrow_mut().request_stop()
-    }
 }

@@ -1,13 +1,20 @@
 //! A user shard: the supervisor of the users of one arbiter.
 //!
 //! It behaves as a `DynamicSupervisor` of temporary children specialised for users: it
-//! spawns them on its own arbiter, sees every exit exactly once through the owned task, never
-//! restarts them, and stops them in parallel (stop request, then abort after the removal
-//! grace). Its bookkeeping is shared with the user tasks of its arbiter through an `Rc`, so
-//! registering and ending a user costs no message.
+//! spawns them on its own arbiter, sees every exit exactly once through the user's task,
+//! never restarts them, and stops them in parallel (stop request, then abort after the
+//! removal grace).
+//!
+//! Bookkeeping is two queues of `Rc`s to the users' slots, shared with the user tasks of the
+//! arbiter (so registering and ending a user costs no message): `users` in id order (ids are
+//! allocated in increasing order, so it stays sorted and is searched by bisection) and
+//! `running` in start order (each shard registers its users in increasing start sequence, so
+//! the oldest started are at the front). An ended user is a tombstone until the queues are
+//! compacted, which happens once tombstones outnumber live entries, so the queues stay within
+//! twice the number of live users.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,126 +23,125 @@ use std::time::Duration;
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 
 use super::actor::UserFactory;
-use super::inbox::StopTarget;
+use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, FORCED, RUNNING};
 use super::{decrement, ShardCounters, UserId};
-use crate::task::{AbortHandle, TaskExit};
+use crate::task::TaskExit;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Waiting,
-    Running,
-}
+type Handle = Rc<dyn UserHandle>;
 
-struct Entry {
-    stop: Rc<dyn StopTarget>,
-    abort: AbortHandle,
-    phase: Phase,
-    seq: u64,
-    asked: bool,
-    forced: bool,
-    ok: Option<bool>,
-}
-
+/// Users in some order, with tombstones for those that ended.
 #[derive(Default)]
-struct State {
-    users: HashMap<u64, Entry>,
-    /// Running users by start sequence: the removal order.
-    running: BTreeMap<u64, u64>,
+struct Queue {
+    items: RefCell<VecDeque<Handle>>,
+    dead: Cell<usize>,
+}
+
+impl Queue {
+    fn push(&self, h: Handle) {
+        self.items.borrow_mut().push_back(h);
+    }
+
+    /// Drops tombstones once they are at least half the queue.
+    fn compact(&self) {
+        let mut items = self.items.borrow_mut();
+        while items.front().is_some_and(|h| h.slot().has(ENDED)) {
+            items.pop_front();
+            self.dead.set(self.dead.get().saturating_sub(1));
+        }
+        if self.dead.get() > 0 && self.dead.get() * 2 >= items.len() {
+            items.retain(|h| !h.slot().has(ENDED));
+            self.dead.set(0);
+            if items.capacity() > 4 * items.len().max(64) {
+                items.shrink_to_fit();
+            }
+        }
+    }
 }
 
 /// The part of a shard that its users' tasks update directly.
 pub(crate) struct ShardShared {
+    index: u32,
     counters: Arc<ShardCounters>,
-    state: RefCell<State>,
-    /// Exits seen while `state` was borrowed, applied at the next chance.
-    deferred: RefCell<Vec<(UserId, TaskExit)>>,
+    /// Every live user (and tombstones), by id.
+    users: Queue,
+    /// Running users (and tombstones), oldest started first.
+    running: Queue,
 }
 
 impl ShardShared {
-    pub(crate) fn register_running(&self, id: UserId, seq: u64) {
-        self.apply_deferred();
-        let mut st = self.state.borrow_mut();
-        if let Some(e) = st.users.get_mut(&id.0) {
-            e.phase = Phase::Running;
-            e.seq = seq;
-            let asked = e.asked;
-            st.running.insert(seq, id.0);
-            decrement(&self.counters.waiting, "waiting");
-            self.counters.running.fetch_add(1, Ordering::AcqRel);
-            if asked {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-            }
-        }
+    pub(crate) fn index(&self) -> u32 {
+        self.index
     }
 
-    pub(crate) fn record_outcome(&self, id: UserId, ok: bool) {
-        if let Ok(mut st) = self.state.try_borrow_mut() {
-            if let Some(e) = st.users.get_mut(&id.0) {
-                e.ok = Some(ok);
-            }
+    pub(crate) fn register_running(&self, user: Handle, seq: u64) {
+        let slot = user.slot();
+        slot.seq.set(seq);
+        slot.set(RUNNING);
+        decrement(&self.counters.waiting, "waiting");
+        self.counters.running.fetch_add(1, Ordering::AcqRel);
+        if slot.has(ASKED) {
+            self.counters.stopping.fetch_add(1, Ordering::AcqRel);
         }
+        self.running.push(user);
     }
 
-    /// Called exactly once per user, when its task ends (possibly from a drop path).
-    pub(crate) fn user_exited(&self, id: UserId, exit: TaskExit) {
-        match self.state.try_borrow_mut() {
-            Ok(mut st) => self.exit_locked(&mut st, id, exit),
-            Err(_) => self.deferred.borrow_mut().push((id, exit)),
-        }
-    }
-
-    fn apply_deferred(&self) {
-        let pending = std::mem::take(&mut *self.deferred.borrow_mut());
-        if pending.is_empty() {
+    /// Called exactly once per user, when its task ends (possibly from a drop path): only
+    /// cells and atomics are touched, never the queues.
+    pub(crate) fn user_exited(&self, slot: &Slot, exit: TaskExit) {
+        if slot.has(ENDED) {
             return;
         }
-        let mut st = self.state.borrow_mut();
-        for (id, exit) in pending {
-            self.exit_locked(&mut st, id, exit);
-        }
-    }
-
-    fn exit_locked(&self, st: &mut State, id: UserId, exit: TaskExit) {
-        let Some(e) = st.users.remove(&id.0) else {
-            return;
-        };
+        slot.set(ENDED);
+        slot.release();
+        self.users.dead.set(self.users.dead.get() + 1);
         let c = &self.counters;
-        match e.phase {
-            Phase::Waiting => {
-                decrement(&c.waiting, "waiting");
-                c.cancelled.fetch_add(1, Ordering::AcqRel);
-            }
-            Phase::Running => {
-                st.running.remove(&e.seq);
-                decrement(&c.running, "running");
-                if e.asked {
-                    decrement(&c.stopping, "stopping");
-                }
-                let counter = match (exit, e.ok) {
-                    (TaskExit::Cancelled, _) => &c.killed,
-                    (TaskExit::Panicked(_), _) | (TaskExit::Completed, Some(false)) => &c.crashed,
-                    (TaskExit::Completed, _) => &c.ended,
-                };
-                counter.fetch_add(1, Ordering::AcqRel);
+        if !slot.has(RUNNING) {
+            decrement(&c.waiting, "waiting");
+            c.cancelled.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        self.running.dead.set(self.running.dead.get() + 1);
+        decrement(&c.running, "running");
+        if slot.has(ASKED) {
+            decrement(&c.stopping, "stopping");
+        }
+        let counter = match exit {
+            TaskExit::Cancelled => &c.killed,
+            TaskExit::Panicked(_) => &c.crashed,
+            TaskExit::Completed if slot.has(FAILED) => &c.crashed,
+            TaskExit::Completed => &c.ended,
+        };
+        counter.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Queues a stop request (once).
+    fn ask(&self, user: &dyn UserHandle) {
+        let slot = user.slot();
+        if !slot.has(ASKED) {
+            slot.set(ASKED);
+            user.request_stop();
+            if slot.has(RUNNING) {
+                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
             }
         }
     }
 
-    /// Asks a user to stop (once); returns whether it was running.
-    fn ask(&self, e: &mut Entry) {
-        if !e.asked {
-            e.asked = true;
-            e.stop.request_stop();
-            if e.phase == Phase::Running {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-            }
-        }
+    fn compact(&self) {
+        self.users.compact();
+        self.running.compact();
+    }
+
+    /// The live user `id`, if it is on this shard.
+    fn find(&self, id: u64) -> Option<Handle> {
+        let users = self.users.items.borrow();
+        let i = users.binary_search_by_key(&id, |h| h.slot().id).ok()?;
+        let h = &users[i];
+        (!h.slot().has(ENDED)).then(|| h.clone())
     }
 }
 
 /// The shard actor of one arbiter.
 pub(crate) struct UserShard {
-    index: u64,
     shared: Rc<ShardShared>,
     factory: Option<Arc<dyn UserFactory>>,
     grace: Duration,
@@ -144,31 +150,25 @@ pub(crate) struct UserShard {
 impl UserShard {
     pub(crate) fn new(index: u64, counters: Arc<ShardCounters>, grace: Duration) -> Self {
         Self {
-            index,
             shared: Rc::new(ShardShared {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
                 counters,
-                state: RefCell::new(State::default()),
-                deferred: RefCell::new(Vec::new()),
+                users: Queue::default(),
+                running: Queue::default(),
             }),
             factory: None,
             grace,
         }
     }
 
-    /// Aborts the listed users after the grace if they are still under forced removal.
-    fn abort_later(&self, ids: Vec<u64>, ctx: &mut Context<Self>) {
-        if ids.is_empty() {
+    /// Aborts the listed users after the grace if they are still running.
+    fn abort_later(&self, users: Vec<Handle>, ctx: &mut Context<Self>) {
+        if users.is_empty() {
             return;
         }
-        ctx.run_later(self.grace, move |act, _| {
-            act.shared.apply_deferred();
-            let st = act.shared.state.borrow();
-            for id in ids {
-                if let Some(e) = st.users.get(&id) {
-                    if e.forced {
-                        e.abort.abort();
-                    }
-                }
+        ctx.run_later(self.grace, move |_, _| {
+            for u in users {
+                u.slot().abort();
             }
         });
     }
@@ -178,14 +178,12 @@ impl Actor for UserShard {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(100), |act, _| {
-            act.shared.apply_deferred()
-        });
+        ctx.run_interval(Duration::from_millis(100), |act, _| act.shared.compact());
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        for e in self.shared.state.borrow().users.values() {
-            e.abort.abort();
+        for u in self.shared.users.items.borrow().iter() {
+            u.slot().abort();
         }
     }
 }
@@ -226,30 +224,30 @@ impl Handler<SpawnUsers> for UserShard {
         let Some(factory) = self.factory.clone() else {
             return 0;
         };
-        self.shared.apply_deferred();
+        self.shared.compact();
         let n = msg.shards.max(1);
-        let offset = (self.index + n - (msg.first - 1) % n) % n;
-        let mut spawned = 0;
-        let mut id = msg.first + offset;
-        while id <= msg.last {
-            let (stop, abort) = factory.spawn(UserId(id), &self.shared);
-            self.shared.counters.waiting.fetch_add(1, Ordering::AcqRel);
-            self.shared.state.borrow_mut().users.insert(
-                id,
-                Entry {
-                    stop,
-                    abort,
-                    phase: Phase::Waiting,
-                    seq: 0,
-                    asked: false,
-                    forced: false,
-                    ok: None,
-                },
-            );
-            spawned += 1;
-            id += n;
+        let index = u64::from(self.shared.index);
+        let Some(first) = msg.first.checked_sub(1) else {
+            return 0;
+        };
+        let offset = (index + n - first % n) % n;
+        let Some(start) = msg.first.checked_add(offset).filter(|s| *s <= msg.last) else {
+            return 0;
+        };
+        let count = (msg.last - start) / n + 1;
+        self.shared
+            .users
+            .items
+            .borrow_mut()
+            .reserve(usize::try_from(count).unwrap_or(0));
+        // Counted before any of them can run (they run once this handler returns).
+        let c = &self.shared.counters;
+        c.waiting.fetch_add(count, Ordering::AcqRel);
+        for k in 0..count {
+            let user = factory.spawn(UserId(start + k * n), &self.shared);
+            self.shared.users.push(user);
         }
-        spawned
+        count
     }
 }
 
@@ -270,17 +268,17 @@ impl Handler<Candidates> for UserShard {
     type Result = Vec<(u64, u64)>;
 
     fn handle(&mut self, msg: Candidates, _: &mut Self::Context) -> Self::Result {
-        self.shared.apply_deferred();
-        let st = self.shared.state.borrow();
-        st.running
+        self.shared.compact();
+        let skip = if msg.force { FORCED } else { ASKED };
+        self.shared
+            .running
+            .items
+            .borrow()
             .iter()
-            .filter(|(_, id)| {
-                st.users
-                    .get(id)
-                    .is_some_and(|e| if msg.force { !e.forced } else { !e.asked })
-            })
+            .map(|h| h.slot())
+            .filter(|s| !s.has(ENDED) && !s.has(skip))
             .take(usize::try_from(msg.n).unwrap_or(usize::MAX))
-            .map(|(seq, id)| (*seq, *id))
+            .map(|s| (s.seq.get(), s.id))
             .collect()
     }
 }
@@ -302,25 +300,23 @@ impl Handler<MarkForRemoval> for UserShard {
     type Result = u64;
 
     fn handle(&mut self, msg: MarkForRemoval, ctx: &mut Self::Context) -> u64 {
-        self.shared.apply_deferred();
         let mut marked = 0;
         let mut forced = Vec::new();
-        {
-            let mut st = self.shared.state.borrow_mut();
-            for id in msg.ids {
-                let Some(e) = st.users.get_mut(&id) else {
-                    continue;
-                };
-                if e.phase != Phase::Running || (msg.force && e.forced) || (!msg.force && e.asked) {
-                    continue;
-                }
-                self.shared.ask(e);
-                if msg.force {
-                    e.forced = true;
-                    forced.push(id);
-                }
-                marked += 1;
+        for id in msg.ids {
+            let Some(u) = self.shared.find(id) else {
+                continue;
+            };
+            let slot = u.slot();
+            let skip = if msg.force { FORCED } else { ASKED };
+            if !slot.has(RUNNING) || slot.has(skip) {
+                continue;
             }
+            self.shared.ask(&*u);
+            if msg.force {
+                slot.set(FORCED);
+                forced.push(u);
+            }
+            marked += 1;
         }
         self.abort_later(forced, ctx);
         marked
@@ -339,23 +335,32 @@ impl Handler<StopAll> for UserShard {
     type Result = ();
 
     fn handle(&mut self, _: StopAll, ctx: &mut Self::Context) {
-        self.shared.apply_deferred();
-        let mut forced = Vec::new();
-        {
-            let mut st = self.shared.state.borrow_mut();
-            for (id, e) in st.users.iter_mut() {
-                match e.phase {
-                    Phase::Waiting => e.abort.abort(),
-                    Phase::Running if !e.forced => {
-                        self.shared.ask(e);
-                        e.forced = true;
-                        forced.push(*id);
-                    }
-                    Phase::Running => {}
-                }
+        self.shared.compact();
+        let mut any = false;
+        for u in self.shared.users.items.borrow().iter() {
+            let slot = u.slot();
+            if slot.has(ENDED) {
+                continue;
+            }
+            if !slot.has(RUNNING) {
+                slot.abort();
+            } else if !slot.has(FORCED) {
+                self.shared.ask(&**u);
+                slot.set(FORCED);
+                any = true;
             }
         }
-        self.abort_later(forced, ctx);
+        // One timer for all: after the grace, every user still under forced removal goes.
+        if any {
+            ctx.run_later(self.grace, |act, _| {
+                for u in act.shared.users.items.borrow().iter() {
+                    let slot = u.slot();
+                    if slot.has(FORCED) && !slot.has(ENDED) {
+                        slot.abort();
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -377,24 +382,16 @@ impl Handler<StopUser> for UserShard {
     type Result = Result<(), ()>;
 
     fn handle(&mut self, msg: StopUser, ctx: &mut Self::Context) -> Self::Result {
-        self.shared.apply_deferred();
-        let mut force_later = false;
-        {
-            let mut st = self.shared.state.borrow_mut();
-            let e = st.users.get_mut(&msg.id).ok_or(())?;
-            match e.phase {
-                Phase::Waiting => e.abort.abort(),
-                Phase::Running => {
-                    self.shared.ask(e);
-                    if msg.force && !e.forced {
-                        e.forced = true;
-                        force_later = true;
-                    }
-                }
-            }
+        let u = self.shared.find(msg.id).ok_or(())?;
+        let slot = u.slot();
+        if !slot.has(RUNNING) {
+            slot.abort();
+            return Ok(());
         }
-        if force_later {
-            self.abort_later(vec![msg.id], ctx);
+        self.shared.ask(&*u);
+        if msg.force && !slot.has(FORCED) {
+            slot.set(FORCED);
+            self.abort_later(vec![u], ctx);
         }
         Ok(())
     }
