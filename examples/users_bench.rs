@@ -101,6 +101,8 @@ async fn wait_until(
 #[actix_rt::main]
 async fn main() -> anyhow::Result<()> {
     let n = users_arg()?;
+    // Generous: a busy machine may be slow, but a stuck run must not hang forever.
+    let limit = Duration::from_secs(60 + n / 10_000);
     let app = App::builder()
         .scenario(IdleUser)
         .env(MapEnv::new())
@@ -113,19 +115,19 @@ async fn main() -> anyhow::Result<()> {
     let rss_before = rss_bytes()?;
     let t0 = Instant::now();
     c.add_users(n).await?;
-    wait_until(Duration::from_secs(600), "users to start", || {
-        c.status().users.running == n
-    })
-    .await?;
+    wait_until(limit, "users to start", || c.status().users.running == n)
+        .await
+        .with_context(|| format!("status: {:?}", c.status()))?;
     let start_s = t0.elapsed().as_secs_f64();
     let rss_after = rss_bytes()?;
 
     let t1 = Instant::now();
     c.stop_scenario().await?;
-    wait_until(Duration::from_secs(600), "the run to finish", || {
+    wait_until(limit, "the run to finish", || {
         c.status().kind == StatusKind::Finished
     })
-    .await?;
+    .await
+    .with_context(|| format!("status: {:?}", c.status()))?;
     let stop_s = t1.elapsed().as_secs_f64();
     app.shutdown().await;
 

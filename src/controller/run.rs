@@ -406,9 +406,8 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidStatus(kind));
         }
         self.set_kind(StatusKind::Terminating);
-        for shard in &self.shards {
-            let _ = shard.send(StopAll).await;
-        }
+        // All shards at once: each stops its users on its own arbiter.
+        futures::future::join_all(self.shards.iter().map(|s| s.send(StopAll))).await;
         if self.finish_if_done().await {
             Ok(StopOutcome::Finished)
         } else {

@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 
 use super::actor::UserFactory;
 use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, FORCED, RUNNING};
@@ -140,11 +140,32 @@ impl ShardShared {
     }
 }
 
+/// Users spawned per turn of the arbiter: spawning yields between chunks, so the users of a
+/// chunk start while their memory is still in cache and the shard keeps answering messages.
+const SPAWN_CHUNK: u64 = 2048;
+
+/// Ids accepted but not spawned yet: `next, next + step, … ≤ last`.
+#[derive(Clone, Copy)]
+struct Pending {
+    next: u64,
+    last: u64,
+    step: u64,
+}
+
+impl Pending {
+    fn count(&self) -> u64 {
+        (self.last - self.next) / self.step + 1
+    }
+}
+
 /// The shard actor of one arbiter.
 pub(crate) struct UserShard {
     shared: Rc<ShardShared>,
     factory: Option<Arc<dyn UserFactory>>,
     grace: Duration,
+    /// Accepted users (already counted as waiting) still to spawn, in id order.
+    pending: VecDeque<Pending>,
+    spawning: bool,
 }
 
 impl UserShard {
@@ -158,6 +179,71 @@ impl UserShard {
             }),
             factory: None,
             grace,
+            pending: VecDeque::new(),
+            spawning: false,
+        }
+    }
+
+    /// Spawns up to `budget` pending users, in id order.
+    fn spawn_pending(&mut self, mut budget: u64) {
+        let Some(factory) = self.factory.clone() else {
+            self.cancel_pending();
+            return;
+        };
+        while budget > 0 {
+            let Some(p) = self.pending.front_mut() else {
+                break;
+            };
+            let available = p.count();
+            let n = available.min(budget);
+            self.shared
+                .users
+                .items
+                .borrow_mut()
+                .reserve(usize::try_from(n).unwrap_or(0));
+            for k in 0..n {
+                let user = factory.spawn(UserId(p.next + k * p.step), &self.shared);
+                self.shared.users.push(user);
+            }
+            budget -= n;
+            if n == available {
+                self.pending.pop_front();
+            } else {
+                // n < available, so the next id is at most `last`.
+                p.next += n * p.step;
+            }
+        }
+    }
+
+    /// Spawns one chunk, then yields to the arbiter and goes on while users are pending.
+    fn spawn_chunk(&mut self, ctx: &mut Context<Self>) {
+        self.spawn_pending(SPAWN_CHUNK);
+        if self.pending.is_empty() {
+            self.spawning = false;
+            return;
+        }
+        let next = tokio::task::yield_now()
+            .into_actor(self)
+            .map(|_, act: &mut Self, ctx| act.spawn_chunk(ctx));
+        ctx.spawn(next);
+    }
+
+    /// Spawns every pending user now (before looking one up by id).
+    fn flush_pending(&mut self) {
+        self.spawn_pending(u64::MAX);
+    }
+
+    /// Accepted users that were never spawned end as cancelled.
+    fn cancel_pending(&mut self) {
+        let c = &self.shared.counters;
+        for p in self.pending.drain(..) {
+            let n = p.count();
+            let _ = c
+                .waiting
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    Some(v.saturating_sub(n))
+                });
+            c.cancelled.fetch_add(n, Ordering::AcqRel);
         }
     }
 
@@ -220,10 +306,10 @@ impl Message for SpawnUsers {
 impl Handler<SpawnUsers> for UserShard {
     type Result = u64;
 
-    fn handle(&mut self, msg: SpawnUsers, _: &mut Self::Context) -> u64 {
-        let Some(factory) = self.factory.clone() else {
+    fn handle(&mut self, msg: SpawnUsers, ctx: &mut Self::Context) -> u64 {
+        if self.factory.is_none() {
             return 0;
-        };
+        }
         self.shared.compact();
         let n = msg.shards.max(1);
         let index = u64::from(self.shared.index);
@@ -234,18 +320,21 @@ impl Handler<SpawnUsers> for UserShard {
         let Some(start) = msg.first.checked_add(offset).filter(|s| *s <= msg.last) else {
             return 0;
         };
-        let count = (msg.last - start) / n + 1;
+        let pending = Pending {
+            next: start,
+            last: msg.last,
+            step: n,
+        };
+        let count = pending.count();
+        // Counted as waiting from now on; spawned chunk by chunk.
         self.shared
-            .users
-            .items
-            .borrow_mut()
-            .reserve(usize::try_from(count).unwrap_or(0));
-        // Counted before any of them can run (they run once this handler returns).
-        let c = &self.shared.counters;
-        c.waiting.fetch_add(count, Ordering::AcqRel);
-        for k in 0..count {
-            let user = factory.spawn(UserId(start + k * n), &self.shared);
-            self.shared.users.push(user);
+            .counters
+            .waiting
+            .fetch_add(count, Ordering::AcqRel);
+        self.pending.push_back(pending);
+        if !self.spawning {
+            self.spawning = true;
+            self.spawn_chunk(ctx);
         }
         count
     }
@@ -300,6 +389,7 @@ impl Handler<MarkForRemoval> for UserShard {
     type Result = u64;
 
     fn handle(&mut self, msg: MarkForRemoval, ctx: &mut Self::Context) -> u64 {
+        self.flush_pending();
         let mut marked = 0;
         let mut forced = Vec::new();
         for id in msg.ids {
@@ -335,6 +425,7 @@ impl Handler<StopAll> for UserShard {
     type Result = ();
 
     fn handle(&mut self, _: StopAll, ctx: &mut Self::Context) {
+        self.cancel_pending();
         self.shared.compact();
         let mut any = false;
         for u in self.shared.users.items.borrow().iter() {
@@ -382,6 +473,7 @@ impl Handler<StopUser> for UserShard {
     type Result = Result<(), ()>;
 
     fn handle(&mut self, msg: StopUser, ctx: &mut Self::Context) -> Self::Result {
+        self.flush_pending();
         let u = self.shared.find(msg.id).ok_or(())?;
         let slot = u.slot();
         if !slot.has(RUNNING) {
