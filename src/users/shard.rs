@@ -268,6 +268,7 @@ impl Actor for UserShard {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.cancel_pending();
         for u in self.shared.users.items.borrow().iter() {
             u.slot().abort();
         }
