@@ -140,9 +140,10 @@ impl ShardShared {
     }
 }
 
-/// Users spawned per turn of the arbiter: spawning yields between chunks, so the users of a
-/// chunk start while their memory is still in cache and the shard keeps answering messages.
-const SPAWN_CHUNK: u64 = 2048;
+/// Users spawned per turn of the arbiter: spawning yields between chunks, so a big add does
+/// not hold the shard for seconds (a stop in between cancels the rest). Measured: 2 048 made
+/// a million-user start ~25 % slower than no chunking; 32 768 is on par or better.
+const SPAWN_CHUNK: u64 = 32_768;
 
 /// Ids accepted but not spawned yet: `next, next + step, … ≤ last`.
 #[derive(Clone, Copy)]
