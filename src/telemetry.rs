@@ -55,6 +55,7 @@ use actix_rt::ArbiterHandle;
 pub use actor::TelemetryActor;
 pub use event::{Event, EventBatch, EventName, Measurements, Metadata, Number, Pairs, SpanName};
 pub use pattern::EventPattern;
+pub(crate) use span::next_span_context;
 
 use crate::task::{self, TaskExit};
 use crate::Value;

@@ -24,7 +24,9 @@
 pub(crate) mod actor;
 mod context;
 mod inbox;
+mod life;
 mod shard;
+mod slot;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

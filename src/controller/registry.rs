@@ -74,7 +74,7 @@ impl<S: Scenario> ErasedScenario for Registered<S> {
                 context: ctx,
                 state_debug,
                 gate: Some(gate),
-                sequence: Arc::new(AtomicU64::new(1)),
+                sequence: AtomicU64::new(1),
             });
             Ok(Arc::new(RunOf(data)) as Arc<dyn ErasedRun>)
         }

@@ -1,11 +1,11 @@
 //! The controller's task: one request at a time, in arrival order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::registry::{ErasedRun, ErasedScenario};
@@ -234,7 +234,11 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidStatus(kind));
         }
         let throttles = self.throttles.clone();
+        // Read by every user before it starts: unlimited means "do not touch the throttle".
+        let unlimited = Arc::new(AtomicBool::new(false));
+        let unlimited_on_update = unlimited.clone();
         let on_rate = move |_: &str, rate: &UserRate| {
+            unlimited_on_update.store(matches!(rate, UserRate::Infinity), Ordering::Release);
             let throttles = throttles.clone();
             let config = user_rate_config(*rate);
             actix_rt::spawn(async move {
@@ -258,6 +262,7 @@ impl ControllerLoop {
         let rate = USER_RATE
             .get(&self.config.view())
             .unwrap_or(UserRate::PerMinute(1200));
+        unlimited.store(matches!(rate, UserRate::Infinity), Ordering::Release);
         let reservation = match self.throttles.reserve(USER_RATE_THROTTLE) {
             Ok(r) => r,
             Err(e) => {
@@ -283,7 +288,7 @@ impl ControllerLoop {
             self.throttles.clone(),
             self.coordinators.clone(),
         );
-        let run = match scenario.init(ctx, self.gate()).await {
+        let run = match scenario.init(ctx, self.gate(unlimited)).await {
             Ok(run) => run,
             Err(reason) => {
                 let _ = self.throttles.stop_reserved(&reservation).await;
@@ -317,24 +322,12 @@ impl ControllerLoop {
     }
 
     /// Users wait on the `user_rate` throttle, unless the rate is unlimited right now.
-    fn gate(&self) -> Gate {
-        let throttles = self.throttles.clone();
-        let view = self.config.view();
-        Arc::new(move || {
-            let throttles = throttles.clone();
-            let unlimited = matches!(USER_RATE.get(&view), Ok(UserRate::Infinity));
-            async move {
-                if unlimited {
-                    return Ok(());
-                }
-                throttles
-                    .wait(USER_RATE_THROTTLE)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
-            .boxed_local()
-        })
+    fn gate(&self, unlimited: Arc<AtomicBool>) -> Gate {
+        Gate {
+            unlimited,
+            throttles: self.throttles.clone(),
+            throttle: USER_RATE_THROTTLE,
+        }
     }
 
     fn emit_users(&self, kind: &'static str, count: u64) {
@@ -446,9 +439,8 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidStatus(kind));
         }
         self.set_kind(StatusKind::Terminating);
-        for shard in self.shards.all().iter() {
-            let _ = shard.send(StopAll).await;
-        }
+        // All shards at once: each stops its users on its own arbiter.
+        futures::future::join_all(self.shards.all().iter().map(|s| s.send(StopAll))).await;
         if self.finish_if_done().await {
             Ok(StopOutcome::Finished)
         } else {

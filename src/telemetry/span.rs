@@ -15,6 +15,12 @@ use crate::Value;
 const CONTEXT_KEY: &str = "telemetry_span_context";
 static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(1);
 
+/// A fresh `telemetry_span_context` value, for spans built outside [`Telemetry::span`]
+/// (the lean per-user span of `users::life`).
+pub(crate) fn next_span_context() -> u64 {
+    NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The body of a span never fails with this error type.
 #[derive(Debug)]
 enum Never {}

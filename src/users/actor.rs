@@ -1,23 +1,29 @@
 //! The user actor: hosts one user's scenario future and feeds its inbox.
+//!
+//! Each user is an actix actor run as its own tokio task on its shard's arbiter. The task is
+//! a small hand-written future around the actor's context ([`UserTask`]) that reports the
+//! user's end to its shard exactly once: completed, panicked, or cancelled (aborted, or
+//! dropped with its arbiter). The user's body ([`super::life`]) is the only future spawned
+//! into the actor's context; nothing else is allocated per user but the shared [`UserCell`].
 
-use std::cell::RefCell;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 
-use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture,
-};
-use futures::future::LocalBoxFuture;
+use actix::dev::ContextFut;
+use actix::WrapFuture;
+use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message};
 
-use super::context::UserContext;
-use super::inbox::{Inbox, StopTarget};
 use super::shard::ShardShared;
+use super::slot::{UserCell, UserHandle};
 use super::UserId;
-use crate::scenario::{RunContext, Scenario, ScenarioError};
-use crate::task::{self, AbortHandle};
-use crate::telemetry::{names, Metadata};
-use crate::Value;
+use crate::scenario::{RunContext, Scenario};
+use crate::task::TaskExit;
+use crate::throttle::Throttles;
 
 /// Mailbox capacity of a user.
 pub(crate) const MAILBOX_CAPACITY: usize = 1024;
@@ -30,8 +36,29 @@ impl<M: Send + 'static> Message for Deliver<M> {
     type Result = ();
 }
 
-/// Waits for permission to start a user (the user-rate throttle); `Err` cancels the user.
-pub(crate) type Gate = Arc<dyn Fn() -> LocalBoxFuture<'static, Result<(), String>> + Send + Sync>;
+/// Permission to start a user: the `user_rate` throttle, skipped while the rate is unlimited.
+pub(crate) struct Gate {
+    /// True while `user_rate` is unlimited (kept up to date by its update callback).
+    pub(crate) unlimited: Arc<AtomicBool>,
+    pub(crate) throttles: Throttles,
+    pub(crate) throttle: &'static str,
+}
+
+impl Gate {
+    /// True when a user may start without asking the throttle.
+    pub(crate) fn open(&self) -> bool {
+        self.unlimited.load(Ordering::Acquire)
+    }
+
+    /// Waits for a permit; `Err` (the throttle stopped) cancels the user.
+    pub(crate) async fn wait(&self) -> Result<(), String> {
+        self.throttles
+            .wait(self.throttle)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
 
 /// Everything the users of one run share (one allocation per run).
 pub(crate) struct RunData<S: Scenario> {
@@ -41,33 +68,41 @@ pub(crate) struct RunData<S: Scenario> {
     pub(crate) state_debug: Arc<str>,
     pub(crate) gate: Option<Gate>,
     /// Run-wide start sequence: defines "oldest started".
-    pub(crate) sequence: Arc<AtomicU64>,
+    pub(crate) sequence: AtomicU64,
 }
 
 /// Spawns users of one run on a shard, without the shard knowing the scenario type.
 pub(crate) trait UserFactory: Send + Sync {
-    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> (Rc<dyn StopTarget>, AbortHandle);
+    /// Starts user `id` on the current arbiter; the returned handle is the shard's record.
+    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> Rc<dyn UserHandle>;
 }
 
 /// The factory the controller hands to shards.
 pub(crate) struct ArcFactory<S: Scenario>(pub(crate) Arc<RunData<S>>);
 
 impl<S: Scenario> UserFactory for ArcFactory<S> {
-    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> (Rc<dyn StopTarget>, AbortHandle) {
-        let inbox = Rc::new(RefCell::new(Inbox::new()));
+    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> Rc<dyn UserHandle> {
+        let cell = Rc::new(UserCell::new(id.0, shard.index()));
         let actor = UserActor {
-            inbox: inbox.clone(),
-            start: Some((id, self.0.clone(), shard.clone())),
+            cell: cell.clone(),
+            run: Some((self.0.clone(), shard.clone())),
         };
-        let on_exit_shard = shard.clone();
-        let (_, abort) = task::spawn_local(actor, move |exit| on_exit_shard.user_exited(id, exit));
-        (inbox, abort)
+        let task = UserTask {
+            fut: Context::new().into_future(actor),
+            cell: cell.clone(),
+            shard: shard.clone(),
+            reported: false,
+        };
+        let handle = tokio::task::spawn_local(task);
+        cell.slot.set_abort(handle.abort_handle());
+        cell
     }
 }
 
 pub(crate) struct UserActor<S: Scenario> {
-    inbox: Rc<RefCell<Inbox<S::Message>>>,
-    start: Option<(UserId, Arc<RunData<S>>, Rc<ShardShared>)>,
+    pub(crate) cell: Rc<UserCell<S::Message>>,
+    /// Taken when the actor starts.
+    run: Option<(Arc<RunData<S>>, Rc<ShardShared>)>,
 }
 
 impl<S: Scenario> Actor for UserActor<S> {
@@ -75,18 +110,17 @@ impl<S: Scenario> Actor for UserActor<S> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
-        let Some((id, run, shard)) = self.start.take() else {
+        let Some((run, shard)) = self.run.take() else {
             ctx.stop();
             return;
         };
-        let user = UserContext {
-            id,
-            run: run.clone(),
-            inbox: self.inbox.clone(),
-            addr: ctx.address(),
+        let user = super::UserContext {
+            run,
+            cell: self.cell.clone(),
+            addr: ctx.address().downgrade(),
         };
-        let fut = user_main(id, run, shard, user);
-        ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
+        let body = super::life::life(user, shard);
+        ctx.spawn(body.into_actor(self).map(|_, _, ctx| ctx.stop()));
     }
 }
 
@@ -94,51 +128,54 @@ impl<S: Scenario> Handler<Deliver<S::Message>> for UserActor<S> {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver<S::Message>, _: &mut Self::Context) {
-        self.inbox.borrow_mut().push(msg.0);
+        self.cell.inbox.borrow_mut().push(msg.0);
     }
 }
 
-/// One user's whole life after spawning: permit, registration, `start` in its span.
-async fn user_main<S: Scenario>(
-    id: UserId,
-    run: Arc<RunData<S>>,
+/// A user's tokio task: the actor's context, and its exit reported to the shard exactly once
+/// (from `poll` when it completes or panics, from `drop` when it is aborted or dropped).
+struct UserTask<S: Scenario> {
+    fut: ContextFut<UserActor<S>, Context<UserActor<S>>>,
+    cell: Rc<UserCell<S::Message>>,
     shard: Rc<ShardShared>,
-    user: UserContext<S>,
-) {
-    if let Some(gate) = &run.gate {
-        if let Err(reason) = gate().await {
-            tracing::debug!(user_id = id.0, %reason, "user cancelled while waiting");
-            return;
+    reported: bool,
+}
+
+impl<S: Scenario> UserTask<S> {
+    fn report(&mut self, exit: TaskExit) {
+        if !self.reported {
+            self.reported = true;
+            self.shard.user_exited(&self.cell.slot, exit);
+            self.cell.clear();
         }
     }
-    shard.register_running(id, run.sequence.fetch_add(1, Ordering::Relaxed));
-    let telemetry = run.context.telemetry().clone();
-    let meta_run = run.clone();
-    let start_metadata = move || {
-        crate::metadata! {
-            "scenario" => S::NAME,
-            "state" => Value::from(&*meta_run.state_debug),
-            "user_id" => id.0,
+}
+
+impl<S: Scenario> Future for UserTask<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.reported {
+            return Poll::Ready(());
         }
-    };
-    let stop_metadata = start_metadata.clone();
-    let scenario = run.scenario.clone();
-    let live = telemetry.clone();
-    let result: Result<(), ScenarioError> = telemetry
-        .try_span_with(&names::SCENARIO_START, start_metadata, async move {
-            scenario.start(user).await?;
-            let md = if live.is_live() {
-                let mut md = stop_metadata();
-                md.insert("return", "()");
-                md
-            } else {
-                Metadata::new()
-            };
-            Ok(((), md))
-        })
-        .await;
-    shard.record_outcome(id, result.is_ok());
-    if let Err(e) = result {
-        tracing::debug!(user_id = id.0, error = %e, "user crashed");
+        let fut = &mut this.fut;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => {
+                this.report(TaskExit::Completed);
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                this.report(TaskExit::Panicked(crate::task::panic_message(&*payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<S: Scenario> Drop for UserTask<S> {
+    fn drop(&mut self) {
+        self.report(TaskExit::Cancelled);
     }
 }

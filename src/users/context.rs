@@ -1,14 +1,14 @@
 //! What a user's scenario code sees: its id, the shared state, the run, and its mailbox.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Addr, Recipient};
+use actix::{Recipient, WeakAddr};
 
 use super::actor::{Deliver, RunData, UserActor};
-use super::inbox::{self, Inbox, Received};
+use super::inbox::{self, Received};
+use super::slot::UserCell;
 use super::{SendError, UserId};
 use crate::config::ConfigView;
 use crate::coordinator::Coordinators;
@@ -17,18 +17,20 @@ use crate::telemetry::Telemetry;
 use crate::throttle::Throttles;
 
 /// The context of one user, handed to [`Scenario::start`].
+///
+/// It lives inside the user's task, on the user's shard (arbiter): it is not `Send`.
 pub struct UserContext<S: Scenario> {
-    pub(crate) id: UserId,
     pub(crate) run: Arc<RunData<S>>,
-    pub(crate) inbox: Rc<RefCell<Inbox<S::Message>>>,
-    pub(crate) addr: Addr<UserActor<S>>,
+    pub(crate) cell: Rc<UserCell<S::Message>>,
+    /// Weak, so that the context does not keep the actor alive (and costs no allocation).
+    pub(crate) addr: WeakAddr<UserActor<S>>,
 }
 
 impl<S: Scenario> std::fmt::Debug for UserContext<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserContext")
             .field("scenario", &S::NAME)
-            .field("user_id", &self.id)
+            .field("user_id", &self.cell.slot.id)
             .finish()
     }
 }
@@ -36,7 +38,28 @@ impl<S: Scenario> std::fmt::Debug for UserContext<S> {
 impl<S: Scenario> UserContext<S> {
     /// This user's id.
     pub fn user_id(&self) -> UserId {
-        self.id
+        UserId(self.cell.slot.id)
+    }
+
+    /// The index of the shard (one per arbiter) this user runs on: `(id − 1) mod shards`.
+    ///
+    /// ```
+    /// # use amoc::scenario::{RunContext, Scenario, ScenarioError};
+    /// # use amoc::users::UserContext;
+    /// # struct S;
+    /// # impl Scenario for S {
+    /// #     const NAME: &'static str = "s";
+    /// #     type State = ();
+    /// #     type Message = ();
+    /// #     async fn init(&self, _: RunContext) -> Result<(), ScenarioError> { Ok(()) }
+    /// async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+    ///     println!("user {} runs on shard {}", user.user_id(), user.shard());
+    ///     Ok(())
+    /// }
+    /// # }
+    /// ```
+    pub fn shard(&self) -> usize {
+        self.cell.slot.shard as usize
     }
 
     /// The state `init` built, shared by every user of the run.
@@ -72,14 +95,14 @@ impl<S: Scenario> UserContext<S> {
     /// A handle other users and coordinator actions can send messages to.
     pub fn me(&self) -> UserRef<S::Message> {
         UserRef {
-            id: self.id,
-            recipient: self.addr.clone().recipient(),
+            id: self.user_id(),
+            recipient: self.addr.upgrade().map(|a| a.recipient()),
         }
     }
 
     /// The next message, or [`Received::StopRequested`] once a stop request arrived.
     pub async fn recv(&self) -> Received<S::Message> {
-        inbox::recv(&self.inbox).await
+        inbox::recv(&self.cell.inbox).await
     }
 
     /// As [`recv`](Self::recv), or [`Received::Timeout`] after `timeout`.
@@ -91,12 +114,12 @@ impl<S: Scenario> UserContext<S> {
 
     /// Whether a stop request has arrived.
     pub fn stop_requested(&self) -> bool {
-        self.inbox.borrow().stop_requested()
+        self.cell.inbox.borrow().stop_requested()
     }
 
     /// Resolves once a stop request has arrived (for `select!`).
     pub async fn stopping(&self) {
-        inbox::stopping(&self.inbox).await
+        inbox::stopping(&self.cell.inbox).await
     }
 }
 
@@ -104,7 +127,8 @@ impl<S: Scenario> UserContext<S> {
 #[derive(Debug)]
 pub struct UserRef<M: Send + 'static> {
     id: UserId,
-    recipient: Recipient<Deliver<M>>,
+    /// `None` if the user had already ended when the handle was made.
+    recipient: Option<Recipient<Deliver<M>>>,
 }
 
 impl<M: Send + 'static> Clone for UserRef<M> {
@@ -138,7 +162,10 @@ impl<M: Send + 'static> UserRef<M> {
 
     /// Queues `m` without waiting.
     pub fn try_send(&self, m: M) -> Result<(), SendError<M>> {
-        match self.recipient.try_send(Deliver(m)) {
+        let Some(recipient) = &self.recipient else {
+            return Err(SendError::UserGone(m));
+        };
+        match recipient.try_send(Deliver(m)) {
             Ok(()) => Ok(()),
             Err(actix::prelude::SendError::Full(Deliver(m))) => Err(SendError::Full(m)),
             Err(actix::prelude::SendError::Closed(Deliver(m))) => Err(SendError::UserGone(m)),

@@ -17,14 +17,20 @@ pub enum Received<M> {
     Timeout,
 }
 
-enum Item<M> {
-    Message(M),
-    Stop,
+/// Where the stop request stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// None yet.
+    No,
+    /// Requested; delivered after this many queued messages (those queued before it).
+    Behind(usize),
+    /// `recv` has yielded it.
+    Delivered,
 }
 
 pub(crate) struct Inbox<M> {
-    queue: VecDeque<Item<M>>,
-    stop_requested: bool,
+    queue: VecDeque<M>,
+    stop: Stop,
     recv_waker: Option<Waker>,
     stop_waker: Option<Waker>,
 }
@@ -33,26 +39,26 @@ impl<M> Inbox<M> {
     pub(crate) fn new() -> Self {
         Self {
             queue: VecDeque::new(),
-            stop_requested: false,
+            stop: Stop::No,
             recv_waker: None,
             stop_waker: None,
         }
     }
 
     pub(crate) fn push(&mut self, m: M) {
-        self.queue.push_back(Item::Message(m));
+        self.queue.push_back(m);
         if let Some(w) = self.recv_waker.take() {
             w.wake();
         }
     }
 
-    /// Queues the stop request once; returns true if it is new.
+    /// Records the stop request once, behind the messages already queued (no allocation);
+    /// returns true if it is new.
     pub(crate) fn request_stop(&mut self) -> bool {
-        if self.stop_requested {
+        if self.stop != Stop::No {
             return false;
         }
-        self.stop_requested = true;
-        self.queue.push_back(Item::Stop);
+        self.stop = Stop::Behind(self.queue.len());
         if let Some(w) = self.recv_waker.take() {
             w.wake();
         }
@@ -63,16 +69,38 @@ impl<M> Inbox<M> {
     }
 
     pub(crate) fn stop_requested(&self) -> bool {
-        self.stop_requested
+        self.stop != Stop::No
+    }
+
+    /// The next item, if any: queued messages ahead of the stop request, then the request.
+    fn pop(&mut self) -> Option<Received<M>> {
+        match self.stop {
+            Stop::Behind(0) => {
+                self.stop = Stop::Delivered;
+                Some(Received::StopRequested)
+            }
+            Stop::Behind(n) => {
+                let m = self.queue.pop_front()?;
+                self.stop = Stop::Behind(n - 1);
+                Some(Received::Message(m))
+            }
+            Stop::No | Stop::Delivered => self.queue.pop_front().map(Received::Message),
+        }
+    }
+
+    /// Drops queued messages and wakers: the user has ended.
+    pub(crate) fn clear(&mut self) {
+        self.queue = VecDeque::new();
+        self.recv_waker = None;
+        self.stop_waker = None;
     }
 }
 
 pub(crate) async fn recv<M>(inbox: &RefCell<Inbox<M>>) -> Received<M> {
     poll_fn(|cx| {
         let mut inbox = inbox.borrow_mut();
-        match inbox.queue.pop_front() {
-            Some(Item::Message(m)) => Poll::Ready(Received::Message(m)),
-            Some(Item::Stop) => Poll::Ready(Received::StopRequested),
+        match inbox.pop() {
+            Some(item) => Poll::Ready(item),
             None => {
                 inbox.recv_waker = Some(cx.waker().clone());
                 Poll::Pending
@@ -85,7 +113,7 @@ pub(crate) async fn recv<M>(inbox: &RefCell<Inbox<M>>) -> Received<M> {
 pub(crate) async fn stopping<M>(inbox: &RefCell<Inbox<M>>) {
     poll_fn(|cx| {
         let mut inbox = inbox.borrow_mut();
-        if inbox.stop_requested {
+        if inbox.stop_requested() {
             Poll::Ready(())
         } else {
             inbox.stop_waker = Some(cx.waker().clone());
@@ -93,16 +121,4 @@ pub(crate) async fn stopping<M>(inbox: &RefCell<Inbox<M>>) {
         }
     })
     .await
-}
-
-/// What a shard keeps to reach a user's inbox without knowing its message type.
-pub(crate) trait StopTarget {
-    /// Queues the stop request; true if it is new.
-    fn request_stop(&self) -> bool;
-}
-
-impl<M> StopTarget for RefCell<Inbox<M>> {
-    fn request_stop(&self) -> bool {
-        self.borrow_mut().request_stop()
-    }
 }

@@ -1,174 +1,261 @@
 //! A user shard: the supervisor of the users of one arbiter.
 //!
 //! It behaves as a `DynamicSupervisor` of temporary children specialised for users: it
-//! spawns them on its own arbiter, sees every exit exactly once through the owned task, never
-//! restarts them, and stops them in parallel (stop request, then abort after the removal
-//! grace). Its bookkeeping is shared with the user tasks of its arbiter through an `Rc`, so
-//! registering and ending a user costs no message.
+//! spawns them on its own arbiter, sees every exit exactly once through the user's task,
+//! never restarts them, and stops them in parallel (stop request, then abort after the
+//! removal grace).
+//!
+//! Bookkeeping is two queues of `Rc`s to the users' slots, shared with the user tasks of the
+//! arbiter (so registering and ending a user costs no message): `users` in id order (ids are
+//! allocated in increasing order, so it stays sorted and is searched by bisection) and
+//! `running` in start order (each shard registers its users in increasing start sequence, so
+//! the oldest started are at the front). An ended user is a tombstone until the queues are
+//! compacted, which happens once tombstones outnumber live entries, so the queues stay within
+//! twice the number of live users.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, Message};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 
 use super::actor::UserFactory;
-use super::inbox::StopTarget;
+use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, FORCED, RUNNING};
 use super::{decrement, ShardCounters, UserId};
-use crate::task::{AbortHandle, TaskExit};
+use crate::task::TaskExit;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Waiting,
-    Running,
-}
+type Handle = Rc<dyn UserHandle>;
 
-struct Entry {
-    stop: Rc<dyn StopTarget>,
-    abort: AbortHandle,
-    phase: Phase,
-    seq: u64,
-    asked: bool,
-    forced: bool,
-    ok: Option<bool>,
-}
-
+/// Users in some order, with tombstones for those that ended.
 #[derive(Default)]
-struct State {
-    users: HashMap<u64, Entry>,
-    /// Running users by start sequence: the removal order.
-    running: BTreeMap<u64, u64>,
+struct Queue {
+    items: RefCell<VecDeque<Handle>>,
+    dead: Cell<usize>,
+}
+
+impl Queue {
+    fn push(&self, h: Handle) {
+        self.items.borrow_mut().push_back(h);
+    }
+
+    /// Drops tombstones once they are at least half the queue.
+    fn compact(&self) {
+        let mut items = self.items.borrow_mut();
+        while items.front().is_some_and(|h| h.slot().has(ENDED)) {
+            items.pop_front();
+            self.dead.set(self.dead.get().saturating_sub(1));
+        }
+        if self.dead.get() > 0 && self.dead.get() * 2 >= items.len() {
+            items.retain(|h| !h.slot().has(ENDED));
+            self.dead.set(0);
+            if items.capacity() > 4 * items.len().max(64) {
+                items.shrink_to_fit();
+            }
+        }
+    }
 }
 
 /// The part of a shard that its users' tasks update directly.
 pub(crate) struct ShardShared {
+    index: u32,
     counters: Arc<ShardCounters>,
-    state: RefCell<State>,
-    /// Exits seen while `state` was borrowed, applied at the next chance.
-    deferred: RefCell<Vec<(UserId, TaskExit)>>,
+    /// Every live user (and tombstones), by id.
+    users: Queue,
+    /// Running users (and tombstones), oldest started first.
+    running: Queue,
 }
 
 impl ShardShared {
-    pub(crate) fn register_running(&self, id: UserId, seq: u64) {
-        self.apply_deferred();
-        let mut st = self.state.borrow_mut();
-        if let Some(e) = st.users.get_mut(&id.0) {
-            e.phase = Phase::Running;
-            e.seq = seq;
-            let asked = e.asked;
-            st.running.insert(seq, id.0);
-            decrement(&self.counters.waiting, "waiting");
-            self.counters.running.fetch_add(1, Ordering::AcqRel);
-            if asked {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-            }
-        }
+    pub(crate) fn index(&self) -> u32 {
+        self.index
     }
 
-    pub(crate) fn record_outcome(&self, id: UserId, ok: bool) {
-        if let Ok(mut st) = self.state.try_borrow_mut() {
-            if let Some(e) = st.users.get_mut(&id.0) {
-                e.ok = Some(ok);
-            }
+    pub(crate) fn register_running(&self, user: Handle, seq: u64) {
+        let slot = user.slot();
+        slot.seq.set(seq);
+        slot.set(RUNNING);
+        decrement(&self.counters.waiting, "waiting");
+        self.counters.running.fetch_add(1, Ordering::AcqRel);
+        if slot.has(ASKED) {
+            self.counters.stopping.fetch_add(1, Ordering::AcqRel);
         }
+        self.running.push(user);
     }
 
-    /// Called exactly once per user, when its task ends (possibly from a drop path).
-    pub(crate) fn user_exited(&self, id: UserId, exit: TaskExit) {
-        match self.state.try_borrow_mut() {
-            Ok(mut st) => self.exit_locked(&mut st, id, exit),
-            Err(_) => self.deferred.borrow_mut().push((id, exit)),
-        }
-    }
-
-    fn apply_deferred(&self) {
-        let pending = std::mem::take(&mut *self.deferred.borrow_mut());
-        if pending.is_empty() {
+    /// Called exactly once per user, when its task ends (possibly from a drop path): only
+    /// cells and atomics are touched, never the queues.
+    pub(crate) fn user_exited(&self, slot: &Slot, exit: TaskExit) {
+        if slot.has(ENDED) {
             return;
         }
-        let mut st = self.state.borrow_mut();
-        for (id, exit) in pending {
-            self.exit_locked(&mut st, id, exit);
-        }
-    }
-
-    fn exit_locked(&self, st: &mut State, id: UserId, exit: TaskExit) {
-        let Some(e) = st.users.remove(&id.0) else {
-            return;
-        };
+        slot.set(ENDED);
+        slot.release();
+        self.users.dead.set(self.users.dead.get() + 1);
         let c = &self.counters;
-        match e.phase {
-            Phase::Waiting => {
-                decrement(&c.waiting, "waiting");
-                c.cancelled.fetch_add(1, Ordering::AcqRel);
-            }
-            Phase::Running => {
-                st.running.remove(&e.seq);
-                decrement(&c.running, "running");
-                if e.asked {
-                    decrement(&c.stopping, "stopping");
-                }
-                let counter = match (exit, e.ok) {
-                    (TaskExit::Cancelled, _) => &c.killed,
-                    (TaskExit::Panicked(_), _) | (TaskExit::Completed, Some(false)) => &c.crashed,
-                    (TaskExit::Completed, _) => &c.ended,
-                };
-                counter.fetch_add(1, Ordering::AcqRel);
+        if !slot.has(RUNNING) {
+            decrement(&c.waiting, "waiting");
+            c.cancelled.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        self.running.dead.set(self.running.dead.get() + 1);
+        decrement(&c.running, "running");
+        if slot.has(ASKED) {
+            decrement(&c.stopping, "stopping");
+        }
+        let counter = match exit {
+            TaskExit::Cancelled => &c.killed,
+            TaskExit::Panicked(_) => &c.crashed,
+            TaskExit::Completed if slot.has(FAILED) => &c.crashed,
+            TaskExit::Completed => &c.ended,
+        };
+        counter.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Queues a stop request (once).
+    fn ask(&self, user: &dyn UserHandle) {
+        let slot = user.slot();
+        if !slot.has(ASKED) {
+            slot.set(ASKED);
+            user.request_stop();
+            if slot.has(RUNNING) {
+                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
             }
         }
     }
 
-    /// Asks a user to stop (once); returns whether it was running.
-    fn ask(&self, e: &mut Entry) {
-        if !e.asked {
-            e.asked = true;
-            e.stop.request_stop();
-            if e.phase == Phase::Running {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-            }
-        }
+    fn compact(&self) {
+        self.users.compact();
+        self.running.compact();
+    }
+
+    /// The live user `id`, if it is on this shard.
+    fn find(&self, id: u64) -> Option<Handle> {
+        let users = self.users.items.borrow();
+        let i = users.binary_search_by_key(&id, |h| h.slot().id).ok()?;
+        let h = &users[i];
+        (!h.slot().has(ENDED)).then(|| h.clone())
+    }
+}
+
+/// Users spawned per turn of the arbiter: spawning yields between chunks, so a big add does
+/// not hold the shard for seconds (a stop in between cancels the rest). Measured: 2 048 made
+/// a million-user start ~25 % slower than no chunking; 32 768 is on par or better.
+const SPAWN_CHUNK: u64 = 32_768;
+
+/// Ids accepted but not spawned yet: `next, next + step, … ≤ last`.
+#[derive(Clone, Copy)]
+struct Pending {
+    next: u64,
+    last: u64,
+    step: u64,
+}
+
+impl Pending {
+    fn count(&self) -> u64 {
+        (self.last - self.next) / self.step + 1
     }
 }
 
 /// The shard actor of one arbiter.
 pub(crate) struct UserShard {
-    index: u64,
     shared: Rc<ShardShared>,
     factory: Option<Arc<dyn UserFactory>>,
     grace: Duration,
+    /// Accepted users (already counted as waiting) still to spawn, in id order.
+    pending: VecDeque<Pending>,
+    spawning: bool,
 }
 
 impl UserShard {
     pub(crate) fn new(index: u64, counters: Arc<ShardCounters>, grace: Duration) -> Self {
         Self {
-            index,
             shared: Rc::new(ShardShared {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
                 counters,
-                state: RefCell::new(State::default()),
-                deferred: RefCell::new(Vec::new()),
+                users: Queue::default(),
+                running: Queue::default(),
             }),
             factory: None,
             grace,
+            pending: VecDeque::new(),
+            spawning: false,
         }
     }
 
-    /// Aborts the listed users after the grace if they are still under forced removal.
-    fn abort_later(&self, ids: Vec<u64>, ctx: &mut Context<Self>) {
-        if ids.is_empty() {
+    /// Spawns up to `budget` pending users, in id order.
+    fn spawn_pending(&mut self, mut budget: u64) {
+        let Some(factory) = self.factory.clone() else {
+            self.cancel_pending();
+            return;
+        };
+        while budget > 0 {
+            let Some(p) = self.pending.front_mut() else {
+                break;
+            };
+            let available = p.count();
+            let n = available.min(budget);
+            self.shared
+                .users
+                .items
+                .borrow_mut()
+                .reserve(usize::try_from(n).unwrap_or(0));
+            for k in 0..n {
+                let user = factory.spawn(UserId(p.next + k * p.step), &self.shared);
+                self.shared.users.push(user);
+            }
+            budget -= n;
+            if n == available {
+                self.pending.pop_front();
+            } else {
+                // n < available, so the next id is at most `last`.
+                p.next += n * p.step;
+            }
+        }
+    }
+
+    /// Spawns one chunk, then yields to the arbiter and goes on while users are pending.
+    fn spawn_chunk(&mut self, ctx: &mut Context<Self>) {
+        self.spawn_pending(SPAWN_CHUNK);
+        if self.pending.is_empty() {
+            self.spawning = false;
             return;
         }
-        ctx.run_later(self.grace, move |act, _| {
-            act.shared.apply_deferred();
-            let st = act.shared.state.borrow();
-            for id in ids {
-                if let Some(e) = st.users.get(&id) {
-                    if e.forced {
-                        e.abort.abort();
-                    }
-                }
+        let next = tokio::task::yield_now()
+            .into_actor(self)
+            .map(|_, act: &mut Self, ctx| act.spawn_chunk(ctx));
+        ctx.spawn(next);
+    }
+
+    /// Spawns every pending user now (before looking one up by id).
+    fn flush_pending(&mut self) {
+        self.spawn_pending(u64::MAX);
+    }
+
+    /// Accepted users that were never spawned end as cancelled.
+    fn cancel_pending(&mut self) {
+        let c = &self.shared.counters;
+        for p in self.pending.drain(..) {
+            let n = p.count();
+            let _ = c
+                .waiting
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    Some(v.saturating_sub(n))
+                });
+            c.cancelled.fetch_add(n, Ordering::AcqRel);
+        }
+    }
+
+    /// Aborts the listed users after the grace if they are still running.
+    fn abort_later(&self, users: Vec<Handle>, ctx: &mut Context<Self>) {
+        if users.is_empty() {
+            return;
+        }
+        ctx.run_later(self.grace, move |_, _| {
+            for u in users {
+                u.slot().abort();
             }
         });
     }
@@ -178,27 +265,31 @@ impl Actor for UserShard {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(100), |act, _| {
-            act.shared.apply_deferred()
-        });
+        ctx.run_interval(Duration::from_millis(100), |act, _| act.shared.compact());
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        for e in self.shared.state.borrow().users.values() {
-            e.abort.abort();
+        self.abandon();
+    }
+}
+
+impl UserShard {
+    /// Cancels users not yet spawned and aborts the others: they are counted as cancelled
+    /// (waiting) or killed (running), never left unsupervised. Idempotent.
+    fn abandon(&mut self) {
+        self.cancel_pending();
+        if let Ok(users) = self.shared.users.items.try_borrow() {
+            for u in users.iter() {
+                u.slot().abort();
+            }
         }
     }
 }
 
 impl Drop for UserShard {
-    /// A shard that dies (even by a panic) takes its users along: they are aborted and
-    /// counted as killed (running) or cancelled (waiting), never left unsupervised.
+    /// A shard that dies without `stopped` running (a kill, a panic) takes its users along.
     fn drop(&mut self) {
-        if let Ok(st) = self.shared.state.try_borrow() {
-            for e in st.users.values() {
-                e.abort.abort();
-            }
-        }
+        self.abandon();
     }
 }
 
@@ -234,34 +325,37 @@ impl Message for SpawnUsers {
 impl Handler<SpawnUsers> for UserShard {
     type Result = u64;
 
-    fn handle(&mut self, msg: SpawnUsers, _: &mut Self::Context) -> u64 {
-        let Some(factory) = self.factory.clone() else {
+    fn handle(&mut self, msg: SpawnUsers, ctx: &mut Self::Context) -> u64 {
+        if self.factory.is_none() {
+            return 0;
+        }
+        self.shared.compact();
+        let n = msg.shards.max(1);
+        let index = u64::from(self.shared.index);
+        let Some(first) = msg.first.checked_sub(1) else {
             return 0;
         };
-        self.shared.apply_deferred();
-        let n = msg.shards.max(1);
-        let offset = (self.index + n - (msg.first - 1) % n) % n;
-        let mut spawned = 0;
-        let mut id = msg.first + offset;
-        while id <= msg.last {
-            let (stop, abort) = factory.spawn(UserId(id), &self.shared);
-            self.shared.counters.waiting.fetch_add(1, Ordering::AcqRel);
-            self.shared.state.borrow_mut().users.insert(
-                id,
-                Entry {
-                    stop,
-                    abort,
-                    phase: Phase::Waiting,
-                    seq: 0,
-                    asked: false,
-                    forced: false,
-                    ok: None,
-                },
-            );
-            spawned += 1;
-            id += n;
+        let offset = (index + n - first % n) % n;
+        let Some(start) = msg.first.checked_add(offset).filter(|s| *s <= msg.last) else {
+            return 0;
+        };
+        let pending = Pending {
+            next: start,
+            last: msg.last,
+            step: n,
+        };
+        let count = pending.count();
+        // Counted as waiting from now on; spawned chunk by chunk.
+        self.shared
+            .counters
+            .waiting
+            .fetch_add(count, Ordering::AcqRel);
+        self.pending.push_back(pending);
+        if !self.spawning {
+            self.spawning = true;
+            self.spawn_chunk(ctx);
         }
-        spawned
+        count
     }
 }
 
@@ -282,17 +376,17 @@ impl Handler<Candidates> for UserShard {
     type Result = Vec<(u64, u64)>;
 
     fn handle(&mut self, msg: Candidates, _: &mut Self::Context) -> Self::Result {
-        self.shared.apply_deferred();
-        let st = self.shared.state.borrow();
-        st.running
+        self.shared.compact();
+        let skip = if msg.force { FORCED } else { ASKED };
+        self.shared
+            .running
+            .items
+            .borrow()
             .iter()
-            .filter(|(_, id)| {
-                st.users
-                    .get(id)
-                    .is_some_and(|e| if msg.force { !e.forced } else { !e.asked })
-            })
+            .map(|h| h.slot())
+            .filter(|s| !s.has(ENDED) && !s.has(skip))
             .take(usize::try_from(msg.n).unwrap_or(usize::MAX))
-            .map(|(seq, id)| (*seq, *id))
+            .map(|s| (s.seq.get(), s.id))
             .collect()
     }
 }
@@ -314,25 +408,24 @@ impl Handler<MarkForRemoval> for UserShard {
     type Result = u64;
 
     fn handle(&mut self, msg: MarkForRemoval, ctx: &mut Self::Context) -> u64 {
-        self.shared.apply_deferred();
+        self.flush_pending();
         let mut marked = 0;
         let mut forced = Vec::new();
-        {
-            let mut st = self.shared.state.borrow_mut();
-            for id in msg.ids {
-                let Some(e) = st.users.get_mut(&id) else {
-                    continue;
-                };
-                if e.phase != Phase::Running || (msg.force && e.forced) || (!msg.force && e.asked) {
-                    continue;
-                }
-                self.shared.ask(e);
-                if msg.force {
-                    e.forced = true;
-                    forced.push(id);
-                }
-                marked += 1;
+        for id in msg.ids {
+            let Some(u) = self.shared.find(id) else {
+                continue;
+            };
+            let slot = u.slot();
+            let skip = if msg.force { FORCED } else { ASKED };
+            if !slot.has(RUNNING) || slot.has(skip) {
+                continue;
             }
+            self.shared.ask(&*u);
+            if msg.force {
+                slot.set(FORCED);
+                forced.push(u);
+            }
+            marked += 1;
         }
         self.abort_later(forced, ctx);
         marked
@@ -351,23 +444,33 @@ impl Handler<StopAll> for UserShard {
     type Result = ();
 
     fn handle(&mut self, _: StopAll, ctx: &mut Self::Context) {
-        self.shared.apply_deferred();
-        let mut forced = Vec::new();
-        {
-            let mut st = self.shared.state.borrow_mut();
-            for (id, e) in st.users.iter_mut() {
-                match e.phase {
-                    Phase::Waiting => e.abort.abort(),
-                    Phase::Running if !e.forced => {
-                        self.shared.ask(e);
-                        e.forced = true;
-                        forced.push(*id);
-                    }
-                    Phase::Running => {}
-                }
+        self.cancel_pending();
+        self.shared.compact();
+        let mut any = false;
+        for u in self.shared.users.items.borrow().iter() {
+            let slot = u.slot();
+            if slot.has(ENDED) {
+                continue;
+            }
+            if !slot.has(RUNNING) {
+                slot.abort();
+            } else if !slot.has(FORCED) {
+                self.shared.ask(&**u);
+                slot.set(FORCED);
+                any = true;
             }
         }
-        self.abort_later(forced, ctx);
+        // One timer for all: after the grace, every user still under forced removal goes.
+        if any {
+            ctx.run_later(self.grace, |act, _| {
+                for u in act.shared.users.items.borrow().iter() {
+                    let slot = u.slot();
+                    if slot.has(FORCED) && !slot.has(ENDED) {
+                        slot.abort();
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -389,24 +492,17 @@ impl Handler<StopUser> for UserShard {
     type Result = Result<(), ()>;
 
     fn handle(&mut self, msg: StopUser, ctx: &mut Self::Context) -> Self::Result {
-        self.shared.apply_deferred();
-        let mut force_later = false;
-        {
-            let mut st = self.shared.state.borrow_mut();
-            let e = st.users.get_mut(&msg.id).ok_or(())?;
-            match e.phase {
-                Phase::Waiting => e.abort.abort(),
-                Phase::Running => {
-                    self.shared.ask(e);
-                    if msg.force && !e.forced {
-                        e.forced = true;
-                        force_later = true;
-                    }
-                }
-            }
+        self.flush_pending();
+        let u = self.shared.find(msg.id).ok_or(())?;
+        let slot = u.slot();
+        if !slot.has(RUNNING) {
+            slot.abort();
+            return Ok(());
         }
-        if force_later {
-            self.abort_later(vec![msg.id], ctx);
+        self.shared.ask(&*u);
+        if msg.force && !slot.has(FORCED) {
+            slot.set(FORCED);
+            self.abort_later(vec![u], ctx);
         }
         Ok(())
     }
