@@ -12,6 +12,10 @@ use amoc::telemetry::{AttachOptions, EventBatch, EventName, Telemetry};
 use amoc::{event_name, measurements, metadata};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+/// The `amoc` binary's allocator (an event is a few small allocations freed on another thread).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 static NOBODY: EventName = event_name!(bench, nobody);
 static EVENT: EventName = event_name!(bench, event);
 
