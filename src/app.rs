@@ -149,6 +149,8 @@ impl AppBuilder {
             telemetry: telemetry.clone(),
             report_period: self.report_period,
             config: config.clone(),
+            throttles: throttles.clone(),
+            coordinators: coordinators.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             counters,
             removal_grace: self.removal_grace,
@@ -236,7 +238,8 @@ impl App {
         for name in self.throttles.names() {
             let _ = self.throttles.stop(&name).await;
         }
-        // Controller, users, config, then telemetry (which delivers its queues first).
+        // Controller, users, coordinators, throttles, config, then telemetry (which delivers
+        // its queues first).
         self.root.stop().await;
         self.telemetry.shutdown().await;
         for arbiter in &self.arbiters {

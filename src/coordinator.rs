@@ -30,7 +30,9 @@
 //! called outside any arbiter, the arbiter of the first [`start`](Coordinators::start) (the
 //! supervisor starts then; `start` outside any arbiter with no home yet is
 //! [`CoordinatorError::NoArbiter`]). `start` reserves the name and returns; the actor starts
-//! shortly after, and commands sent meanwhile wait in its mailbox.
+//! shortly after, and commands sent meanwhile wait in its mailbox. Inside an app the
+//! `coordinators` supervisor is a child of the root supervisor, on the root's arbiter; when
+//! the root restarts it, the coordinators of the old instance are gone.
 //!
 //! The mailbox is a lock-free FIFO queue owned by the coordinator's registry entry, not by
 //! the actor: [`add`](Coordinators::add) pushes and returns, waking the actor only if it
@@ -310,6 +312,16 @@ impl Coordinators {
     pub async fn supervised(&self) -> Option<usize> {
         let sup = self.home.current().await?;
         sup.count_children().await.ok().map(|c| c.active)
+    }
+
+    /// Starts the `coordinators` supervisor as a child of the caller's supervisor (the app's
+    /// root does this), replacing any supervisor started before; its coordinators are gone.
+    #[doc(hidden)]
+    pub async fn start_supervisor_under(
+        &self,
+        starter: &crate::supervisor::ChildStarter,
+    ) -> Result<crate::supervisor::Start, crate::supervisor::StartError> {
+        self.home.start_under(starter, &self.registry).await
     }
 
     fn control(&self, name: &str, control: Control) -> Result<(), CoordinatorError> {

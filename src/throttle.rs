@@ -85,7 +85,11 @@
 //! * **Giving up.** More than 5 crashes within 10 s make the supervisor give up (SPEC 3.5).
 //!   The registry is then down: every throttle is stopped (waiters fail with `Stopped`) and
 //!   every later operation, `start` included, fails at once with
-//!   [`ThrottleError::SupervisorDown`]; nothing hangs. A new registry is needed to go on.
+//!   [`ThrottleError::SupervisorDown`]; nothing hangs. A standalone registry stays down.
+//! * **Inside an app** the `throttles` supervisor is a child of the root supervisor instead
+//!   (started with the tree, not lazily). When it gives up, the root restarts it (and, being
+//!   `rest_for_one`, the children after it): the registry adopts the new instance and is
+//!   usable again, empty.
 //! * Nothing on the request path (`wait`, `send`, `run`) goes through the supervisor or the
 //!   owner: requests are served while an owner is being replaced.
 //!

@@ -66,7 +66,14 @@ async fn the_tree_has_the_designed_shape() {
         .collect();
     assert_eq!(
         ids,
-        ["controller", "users", "config", "telemetry"],
+        [
+            "controller",
+            "users",
+            "coordinators",
+            "throttles",
+            "config",
+            "telemetry"
+        ],
         "newest first"
     );
     let users = SupervisorRef::from_child(&child(app.supervisor(), "users").await).unwrap();
@@ -138,4 +145,44 @@ async fn shutdown_ends_the_run_and_calls_terminate_once() {
     assert_eq!(terminated.load(std::sync::atomic::Ordering::SeqCst), 1);
     let u = c.status().users;
     assert_eq!((u.running, u.ended), (0, 5));
+}
+
+#[actix_rt::test]
+async fn throttles_and_coordinators_live_under_the_root() {
+    let app = app().await;
+    app.throttles()
+        .start("t", amoc::throttle::ThrottleConfig::rate(10))
+        .await
+        .unwrap();
+    app.coordinators().start("c", plan(), None).unwrap();
+    let throttles = child(app.supervisor(), "throttles").await;
+    assert_eq!(app.coordinators().supervised().await, Some(1));
+    eventually(|| app.coordinators().names() == ["c"]).await;
+    // A killed throttles supervisor is restarted by the root (rest_for_one: the later
+    // children restart too); its throttles are gone, and new ones can be started.
+    throttles.kill();
+    assert!(restarted_child(app.supervisor(), "throttles", &throttles).await);
+    for _ in 0..1000 {
+        if app.throttles().names().is_empty() && app.coordinators().names().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(app.throttles().names().is_empty(), "old throttles dropped");
+    assert!(
+        app.coordinators().names().is_empty(),
+        "old coordinators dropped"
+    );
+    app.throttles()
+        .start("t", amoc::throttle::ThrottleConfig::rate(5))
+        .await
+        .unwrap();
+    assert_eq!(app.throttles().names(), ["t"]);
+    app.coordinators().start("c", plan(), None).unwrap();
+    app.shutdown().await;
+}
+
+fn plan() -> amoc::coordinator::PlanItem<()> {
+    use amoc::coordinator::{Action, PlanItem, Size};
+    PlanItem::new(Size::All, Action::group(|_| {}))
 }

@@ -4,12 +4,15 @@
 //! amoc (rest_for_one, 1 restart per 5 s)
 //! ├── telemetry     TelemetryActor (registry outside the actor; flushes queues when stopped)
 //! ├── config        ConfigActor (table outside the actor)
+//! ├── throttles     dynamic supervisor: one owner actor per named throttle (transient)
+//! ├── coordinators  dynamic supervisor: one actor per named coordinator (transient)
 //! ├── users         one_for_one, 3 restarts per 10 s: one UserShard per arbiter
 //! └── controller    ControllerActor (run record outside the actor; ends the run when stopped)
 //! ```
 //!
-//! Throttles and coordinators are supervised by their own dynamic supervisors, owned by the
-//! `Throttles` and `Coordinators` handles.
+//! The `Throttles` and `Coordinators` handles talk to their dynamic supervisors directly; when
+//! the root restarts one, the handle adopts the new instance (the old one's throttles or
+//! coordinators are gone with it, as in OTP).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,11 +26,13 @@ use tokio::sync::mpsc;
 use super::BuildError;
 use crate::config::{Config, ConfigActor};
 use crate::controller::{ControllerActor, ControllerLoop, Request};
+use crate::coordinator::Coordinators;
 use crate::supervisor::{
-    ChildContext, ChildSpec, ExitReason, Init, Shutdown, Start, Strategy, SupFlags, Supervisor,
-    SupervisorRef,
+    ChildContext, ChildKind, ChildSpec, ExitReason, Init, Shutdown, Start, Strategy, SupFlags,
+    Supervisor, SupervisorRef,
 };
 use crate::telemetry::{Telemetry, TelemetryActor, SHUTDOWN_FLUSH_TIMEOUT};
+use crate::throttle::Throttles;
 use crate::users::{ShardCounters, ShardRun, UserShard};
 
 /// Everything the tree's start functions need; cloned into each of them.
@@ -35,6 +40,8 @@ pub(super) struct Tree {
     pub(super) telemetry: Telemetry,
     pub(super) report_period: Duration,
     pub(super) config: Config,
+    pub(super) throttles: Throttles,
+    pub(super) coordinators: Coordinators,
     pub(super) arbiters: Vec<ArbiterHandle>,
     pub(super) counters: Vec<Arc<ShardCounters>>,
     pub(super) removal_grace: Duration,
@@ -47,6 +54,8 @@ impl Tree {
         let specs = vec![
             telemetry_spec(self.telemetry, self.report_period),
             config_spec(self.config),
+            throttles_spec(self.throttles),
+            coordinators_spec(self.coordinators),
             users_spec(
                 self.arbiters,
                 self.counters,
@@ -105,6 +114,22 @@ fn config_spec(config: Config) -> ChildSpec {
             Ok(Start::Started(handle, None))
         }
     })
+}
+
+fn throttles_spec(throttles: Throttles) -> ChildSpec {
+    ChildSpec::new("throttles", move |starter| {
+        let throttles = throttles.clone();
+        async move { throttles.start_supervisor_under(&starter).await }
+    })
+    .with_kind(ChildKind::Supervisor)
+}
+
+fn coordinators_spec(coordinators: Coordinators) -> ChildSpec {
+    ChildSpec::new("coordinators", move |starter| {
+        let coordinators = coordinators.clone();
+        async move { coordinators.start_supervisor_under(&starter).await }
+    })
+    .with_kind(ChildKind::Supervisor)
 }
 
 fn users_spec(

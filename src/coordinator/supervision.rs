@@ -9,8 +9,8 @@ use actix_rt::{Arbiter, ArbiterHandle};
 
 use super::registry::Registry;
 use crate::supervisor::{
-    ChildHandle, ChildSpec, ChildStarter, DynamicSupervisor, DynamicSupervisorRef, Restart, Start,
-    Strategy, SupFlags, SupervisorStartError,
+    ChildHandle, ChildSpec, ChildStarter, DynamicSupervisor, DynamicSupervisorRef, ExitReason,
+    Restart, Start, StartError, Strategy, SupFlags, SupervisorStartError,
 };
 
 /// Restarts allowed within [`PERIOD`] before the supervisor gives up.
@@ -26,6 +26,16 @@ type MakeChild = dyn Fn(&ChildStarter) -> ChildHandle + Send + Sync;
 pub(crate) struct ChildArgs(pub(crate) Arc<MakeChild>);
 
 type Sup = DynamicSupervisorRef<ChildArgs>;
+
+/// The supervisor's flags and child template.
+fn template() -> (SupFlags, ChildSpec<ChildArgs>) {
+    let flags = SupFlags::new(Strategy::OneForOne).intensity(INTENSITY, PERIOD);
+    let template = ChildSpec::with_args("coordinator", |starter, args: ChildArgs| async move {
+        Ok(Start::Started((args.0)(&starter), None))
+    })
+    .with_restart(Restart::Transient);
+    (flags, template)
+}
 
 /// Where coordinators run, and their supervisor (started lazily, replaced if it exited).
 pub(crate) struct Home {
@@ -77,24 +87,52 @@ impl Home {
                 return Ok((*epoch, sup.clone()));
             }
         }
-        let flags = SupFlags::new(Strategy::OneForOne).intensity(INTENSITY, PERIOD);
-        let template = ChildSpec::with_args("coordinator", |starter, args: ChildArgs| async move {
-            Ok(Start::Started((args.0)(&starter), None))
-        })
-        .with_restart(Restart::Transient);
+        let (flags, template) = template();
         let sup = DynamicSupervisor::start(flags, template).await?;
+        let epoch = self.install(&mut slot, registry, sup.clone());
+        Ok((epoch, sup))
+    }
+
+    /// Starts the supervisor as a child of the caller's supervisor (the app's root), on the
+    /// caller's arbiter, which becomes the home if there was none. A supervisor it replaces is
+    /// stopped, and its coordinators are gone.
+    pub(crate) async fn start_under(
+        &self,
+        starter: &ChildStarter,
+        registry: &Arc<Registry>,
+    ) -> Result<Start, StartError> {
+        let _ = self.arbiter();
+        let (flags, template) = template();
+        let (sup, start) = DynamicSupervisor::start_under(starter, flags, template).await?;
+        let mut slot = self.sup.lock().await;
+        if let Some((epoch, old)) = slot.take() {
+            old.request_stop();
+            registry.release_epoch(epoch);
+        }
+        self.install(&mut slot, registry, sup);
+        Ok(start)
+    }
+
+    /// Makes `sup` the current supervisor under a new instance number; when it exits, the
+    /// coordinators it hosted are released.
+    fn install(&self, slot: &mut Option<(u64, Sup)>, registry: &Arc<Registry>, sup: Sup) -> u64 {
         let epoch = self.epochs.fetch_add(1, Ordering::Relaxed);
         let (watched, registry) = (sup.clone(), registry.clone());
         actix_rt::spawn(async move {
             let reason = watched.wait().await;
-            tracing::warn!(
-                ?reason,
-                "coordinators supervisor exited; its coordinators are gone"
-            );
+            if reason == ExitReason::Shutdown {
+                // Stopped by its parent, replaced, or gave up (which it reported itself).
+                tracing::debug!(?reason, "coordinators supervisor exited");
+            } else {
+                tracing::warn!(
+                    ?reason,
+                    "coordinators supervisor exited; its coordinators are gone"
+                );
+            }
             registry.release_epoch(epoch);
         });
-        *slot = Some((epoch, sup.clone()));
-        Ok((epoch, sup))
+        *slot = Some((epoch, sup));
+        epoch
     }
 
     /// The running supervisor, if any (test support).

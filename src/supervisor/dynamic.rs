@@ -64,9 +64,24 @@ impl DynamicSupervisor {
         flags: SupFlags,
         template: ChildSpec<A>,
     ) -> Result<Start, StartError> {
+        Ok(Self::start_under(starter, flags, template).await?.1)
+    }
+
+    /// Starts a dynamic supervisor as a child (inside a start function) and also returns its
+    /// handle, for an owner that talks to it directly (as the throttles and coordinators
+    /// registries do with theirs).
+    pub async fn start_under<A: Clone + Send + 'static>(
+        starter: &ChildStarter,
+        flags: SupFlags,
+        template: ChildSpec<A>,
+    ) -> Result<(DynamicSupervisorRef<A>, Start), StartError> {
         let core = make_core(flags, template)?;
-        let (_addr, handle) = launch(starter, core).await?;
-        Ok(Start::Started(handle, None))
+        let (addr, handle) = launch(starter, core).await?;
+        let sup = DynamicSupervisorRef {
+            addr,
+            exit: handle.exit_rx(),
+        };
+        Ok((sup, Start::Started(handle, None)))
     }
 
     /// A child spec for a dynamic supervisor (kind `Supervisor`, shutdown `Infinity`,

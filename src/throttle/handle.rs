@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix::Message;
 use actix_rt::ArbiterHandle;
 use dashmap::DashMap;
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::watch;
 
 use super::core::{Core, STOPPED};
 use super::owner::{stop_core, ChangeRate, Gradual, Info, Owner, SetPaused};
@@ -45,8 +45,11 @@ pub(super) struct Registry {
     pub(super) next_entry: AtomicU64,
     /// The arbiter the `throttles` supervisor runs on (the one `new` was called on, if any).
     pub(super) home: Option<ArbiterHandle>,
-    /// The `throttles` DynamicSupervisor, started on the first `start`.
-    pub(super) sup: OnceCell<Sup>,
+    /// The `throttles` DynamicSupervisor and its instance number: started on the first
+    /// `start`, or installed by the app's root supervisor (which replaces it after a crash).
+    pub(super) sup: tokio::sync::Mutex<Option<(u64, Sup)>>,
+    /// Instance numbers of supervisors, so a late watcher of an old one changes nothing.
+    pub(super) epochs: AtomicU64,
     /// Why the supervisor is down, once it is (then every operation fails with it).
     pub(super) down: std::sync::Mutex<Option<String>>,
 }
@@ -80,8 +83,10 @@ impl Drop for Registry {
         for e in self.throttles.iter() {
             stop_core(&e.core);
         }
-        if let Some(sup) = self.sup.get() {
-            sup.request_stop();
+        if let Ok(slot) = self.sup.try_lock() {
+            if let Some((_, sup)) = slot.as_ref() {
+                sup.request_stop();
+            }
         }
     }
 }
@@ -118,7 +123,8 @@ impl Throttles {
                 next_token: AtomicU64::new(1),
                 next_entry: AtomicU64::new(1),
                 home: actix_rt::Arbiter::try_current(),
-                sup: OnceCell::new(),
+                sup: tokio::sync::Mutex::new(None),
+                epochs: AtomicU64::new(1),
                 down: std::sync::Mutex::new(None),
             }),
         }

@@ -2,6 +2,7 @@
 //! `Transient` child of it, so a crashed owner is re-created with the throttle's last
 //! configuration, which lives in the registry (the throttle's core), not in the actor.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -135,8 +136,17 @@ fn start_owner(
     Ok(Start::Started(handle, None))
 }
 
-/// Starts the supervisor on `arbiter`, with a watcher that marks the registry down when the
-/// supervisor exits.
+/// The `throttles` supervisor's flags and child template.
+fn template(registry: Weak<Registry>) -> (SupFlags, ChildSpec<ThrottleChild>) {
+    let template = ChildSpec::with_args("throttle", move |starter, child: ThrottleChild| {
+        let registry = registry.clone();
+        async move { start_owner(&starter, &registry, &child) }
+    })
+    .with_restart(Restart::Transient);
+    (SupFlags::default().intensity(INTENSITY, PERIOD), template)
+}
+
+/// Starts a standalone supervisor on `arbiter` (a registry used without an app).
 async fn start_supervisor(
     registry: Weak<Registry>,
     arbiter: ArbiterHandle,
@@ -144,18 +154,8 @@ async fn start_supervisor(
     let (tx, rx) = oneshot::channel();
     let sent = arbiter.spawn_fn(move || {
         actix_rt::spawn(async move {
-            let template_registry = registry.clone();
-            let template =
-                ChildSpec::with_args("throttle", move |starter, child: ThrottleChild| {
-                    let registry = template_registry.clone();
-                    async move { start_owner(&starter, &registry, &child) }
-                })
-                .with_restart(Restart::Transient);
-            let flags = SupFlags::default().intensity(INTENSITY, PERIOD);
+            let (flags, template) = template(registry);
             let started = DynamicSupervisor::start(flags, template).await;
-            if let Ok(sup) = &started {
-                actix_rt::spawn(watch_supervisor(sup.clone(), registry));
-            }
             let _ = tx.send(started.map_err(|e| e.to_string()));
         });
     });
@@ -175,21 +175,21 @@ async fn start_supervisor(
     }
 }
 
-/// Waits for the supervisor's exit (it gave up after too many crashes, SPEC 3.5, or its
-/// arbiter stopped); then the registry is down: every throttle is stopped (its waiters fail
-/// with `Stopped`) and removed, and every later operation fails with `SupervisorDown`.
-async fn watch_supervisor(sup: Sup, registry: Weak<Registry>) {
-    let reason = sup.wait().await;
-    let Some(registry) = registry.upgrade() else {
-        return;
-    };
-    let why = if reason == ExitReason::Shutdown {
-        format!("it gave up after more than {INTENSITY} owner restarts within {PERIOD:?}")
-    } else {
-        format!("it exited: {reason}")
-    };
-    tracing::error!(reason = %why, "throttles supervisor is down; stopping every throttle");
-    *registry.down.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+/// Makes `sup` the registry's supervisor, instance `epoch`, and watches it. `adopted`: its
+/// parent (the app's root) restarts or stops it, and reports that itself.
+fn install(registry: &Arc<Registry>, slot: &mut Option<(u64, Sup)>, sup: Sup, adopted: bool) {
+    let epoch = registry.epochs.fetch_add(1, Ordering::Relaxed);
+    *slot = Some((epoch, sup.clone()));
+    actix_rt::spawn(watch_supervisor(
+        sup,
+        Arc::downgrade(registry),
+        epoch,
+        adopted,
+    ));
+}
+
+/// Stops and removes every throttle (their owners' supervisor is gone).
+fn drop_all(registry: &Registry) {
     let names: Vec<String> = registry.throttles.iter().map(|e| e.key().clone()).collect();
     for name in names {
         if let Some((_, entry)) = registry.throttles.remove(&name) {
@@ -199,12 +199,49 @@ async fn watch_supervisor(sup: Sup, registry: Weak<Registry>) {
     }
 }
 
+/// Waits for the exit of supervisor instance `epoch` (it gave up after too many crashes,
+/// SPEC 3.5, or its arbiter stopped). If it is still the registry's supervisor, the registry
+/// is down: every throttle is stopped (its waiters fail with `Stopped`) and removed, and every
+/// later operation fails with `SupervisorDown` until the app's root supervisor installs a new
+/// one. A supervisor already replaced changes nothing.
+async fn watch_supervisor(sup: Sup, registry: Weak<Registry>, epoch: u64, adopted: bool) {
+    let reason = sup.wait().await;
+    let Some(registry) = registry.upgrade() else {
+        return;
+    };
+    let slot = registry.sup.lock().await;
+    if slot.as_ref().map(|(e, _)| *e) != Some(epoch) {
+        return;
+    }
+    let why = if reason == ExitReason::Shutdown {
+        format!("it gave up after more than {INTENSITY} owner restarts within {PERIOD:?}")
+    } else {
+        format!("it exited: {reason}")
+    };
+    if adopted {
+        tracing::debug!(reason = %why, "throttles supervisor exited; stopping every throttle");
+    } else {
+        tracing::error!(reason = %why, "throttles supervisor is down; stopping every throttle");
+    }
+    *registry.down.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    drop_all(&registry);
+}
+
 impl Throttles {
     /// The `throttles` supervisor, started on first use on the arbiter this registry was
-    /// created on (else on the caller's).
+    /// created on (else on the caller's), unless the app's root supervisor installed one.
     pub(super) async fn supervisor(&self) -> Result<Sup, ThrottleError> {
         if let Some(e) = self.inner.down_error() {
             return Err(e);
+        }
+        let mut slot = self.inner.sup.lock().await;
+        if let Some((_, sup)) = slot.as_ref() {
+            return match sup.exit_reason() {
+                None => Ok(sup.clone()),
+                Some(reason) => Err(self.inner.down_error().unwrap_or_else(|| {
+                    ThrottleError::SupervisorDown(format!("it exited: {reason}"))
+                })),
+            };
         }
         let arbiter = self
             .inner
@@ -212,12 +249,28 @@ impl Throttles {
             .clone()
             .or_else(actix_rt::Arbiter::try_current)
             .ok_or(ThrottleError::NoRuntime)?;
-        let registry = Arc::downgrade(&self.inner);
-        self.inner
-            .sup
-            .get_or_try_init(|| start_supervisor(registry, arbiter))
-            .await
-            .cloned()
+        let sup = start_supervisor(Arc::downgrade(&self.inner), arbiter).await?;
+        install(&self.inner, &mut slot, sup.clone(), false);
+        Ok(sup)
+    }
+
+    /// Starts the `throttles` supervisor as a child of the caller's supervisor (the app's
+    /// root) and makes it this registry's. A supervisor it replaces has exited: its throttles
+    /// are dropped (their waiters fail with `Stopped`) and the registry is usable again.
+    #[doc(hidden)]
+    pub async fn start_supervisor_under(
+        &self,
+        starter: &ChildStarter,
+    ) -> Result<Start, StartError> {
+        let (flags, template) = template(Arc::downgrade(&self.inner));
+        let (sup, start) = DynamicSupervisor::start_under(starter, flags, template).await?;
+        let mut slot = self.inner.sup.lock().await;
+        if slot.take().is_some() {
+            drop_all(&self.inner);
+        }
+        *self.inner.down.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        install(&self.inner, &mut slot, sup, true);
+        Ok(start)
     }
 
     /// Starts the supervised owner of entry `id` of `name`.
