@@ -1,45 +1,54 @@
-//! A scenario-like struct with three configured parameters.
-//!
-//! Run it as:
+//! A scenario with three configured parameters, run by the controller.
 //!
 //! ```sh
 //! AMOC_INTERVAL_MS=250 cargo run --example configured_scenario
 //! ```
 //!
-//! `interval_ms` is verified (it must be between 1 and 60 000) and can change while the run
-//! goes on (its callback fires); `target` has a default and `protocol` must be one of a list.
-//! Try `AMOC_INTERVAL_MS=0` (refused) or `AMOC_PROTOCOL='two words'` (a warning, default used).
+//! Ten users "tick" (count a ping, no network) every `interval_ms`. `interval_ms` is verified
+//! (between 1 and 60 000) and updatable while the run goes on: halfway through, the example
+//! sets it to 50 and the tick rate goes up, which its update callback announces. `target` has
+//! a default and `protocol` must be one of a list. Try `AMOC_INTERVAL_MS=0` (the run is
+//! refused, with the reason) or `AMOC_PROTOCOL='two words'` (a warning; the default is used).
 
-use amoc::config::{Config, Declarations, Param, ParamDecl, Verdict};
-use amoc::telemetry::Telemetry;
-use serde_json::json;
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use amoc::app::App;
+use amoc::config::{Param, ParamDecl, Verdict};
+use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::users::{Received, UserContext};
+use amoc::Value;
 
 const INTERVAL_MS: Param<u64> = Param::new("interval_ms");
 const TARGET: Param<String> = Param::new("target");
 const PROTOCOL: Param<String> = Param::new("protocol");
 
-/// Stands in for a scenario until the `Scenario` trait exists.
-struct PingScenario;
+/// Users tick every `interval_ms` until asked to stop.
+#[derive(Default)]
+struct Ping {
+    ticks: Arc<AtomicU64>,
+}
 
-impl PingScenario {
-    fn params(&self, changed: mpsc::UnboundedSender<u64>) -> Vec<ParamDecl> {
+impl Scenario for Ping {
+    const NAME: &'static str = "ping";
+    type State = String;
+    type Message = ();
+
+    fn params(&self) -> Vec<ParamDecl> {
         vec![
             INTERVAL_MS
-                .spec("pause between two pings of one user, in ms")
+                .spec("pause between two ticks of one user, in ms")
                 .default(1000)
                 .verify(|ms| match *ms {
                     1..=60_000 => Verdict::Accept,
                     _ => Verdict::RejectWith("must be between 1 and 60000 ms".into()),
                 })
-                .on_update(move |name, ms| {
-                    println!("callback: {name} changed to {ms} ms");
-                    let _ = changed.send(*ms);
-                })
+                .on_update(|name, ms| println!("update callback: {name} is now {ms} ms"))
                 .into(),
             TARGET
-                .spec("host:port to ping")
-                .default("localhost:8080".into())
+                .spec("host:port the users would ping")
+                .default("127.0.0.1:8080".into())
                 .into(),
             PROTOCOL
                 .spec("wire protocol")
@@ -48,40 +57,66 @@ impl PingScenario {
                 .into(),
         ]
     }
+
+    async fn init(&self, ctx: RunContext) -> Result<String, ScenarioError> {
+        let view = ctx.config();
+        let (target, protocol) = (TARGET.get(view)?, PROTOCOL.get(view)?);
+        println!(
+            "init: interval_ms = {}, target = {target}, protocol = {protocol}",
+            INTERVAL_MS.get(view)?
+        );
+        Ok(format!("{protocol}://{target}"))
+    }
+
+    async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+        loop {
+            // Read on every tick, so an update applies to running users at once.
+            let pause = Duration::from_millis(INTERVAL_MS.get(user.config())?);
+            match user.recv_timeout(pause).await {
+                Received::StopRequested => return Ok(()),
+                Received::Timeout | Received::Message(()) => {
+                    self.ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
 }
 
 #[actix_rt::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
-    let config = Config::new(Telemetry::new()); // reads AMOC_* from the process environment
-    config.start();
+    let ping = Ping::default();
+    let ticks = ping.ticks.clone();
+    // The app reads AMOC_* variables from the process environment.
+    let app = App::builder().scenario(ping).start().await?;
+    let c = app.controller();
+    let settings = vec![("user_rate".to_owned(), Value::from("infinity"))];
+    if let Err(e) = c.run(Ping::NAME, 10, settings).await {
+        println!("the run was refused: {e}");
+        app.shutdown().await;
+        return Ok(());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = ticks.swap(0, Ordering::Relaxed);
+    println!("first 2 s: {before} ticks from 10 users");
 
-    let (changed_tx, mut changed) = mpsc::unbounded_channel();
-    let decls = Declarations::collect([("ping_scenario", PingScenario.params(changed_tx))])?;
-    config.resolve(decls, vec![]).await?;
-
-    let view = config.view();
-    println!("interval_ms = {}", INTERVAL_MS.get(&view)?);
-    println!("target      = {}", TARGET.get(&view)?);
-    println!("protocol    = {}", PROTOCOL.get(&view)?);
-
-    println!("updating interval_ms to 100 at run time");
-    config
-        .update_settings(vec![("interval_ms".into(), json!(100))])
+    c.update_settings(vec![("interval_ms".into(), Value::from(50))])
         .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     println!(
-        "interval_ms = {} (read right after the update)",
-        INTERVAL_MS.get(&view)?
+        "next 2 s, interval_ms = 50: {} ticks",
+        ticks.load(Ordering::Relaxed)
     );
-    let fired = tokio::time::timeout(std::time::Duration::from_secs(2), changed.recv()).await;
-    println!("callback fired: {}", matches!(fired, Ok(Some(100))));
 
-    let refused = config
-        .update_settings(vec![("target".into(), json!("elsewhere:80"))])
+    let refused = c
+        .update_settings(vec![("target".into(), Value::from("127.0.0.1:9090"))])
         .await;
     println!(
         "updating the read-only target: {}",
-        refused.map_or_else(|e| e.to_string(), |_| "ok".into())
+        refused.map_or_else(|e| e.to_string(), |()| "accepted".into())
     );
+    c.stop_scenario().await?;
+    c.wait_finished().await;
+    app.shutdown().await;
     Ok(())
 }

@@ -95,12 +95,16 @@ fn missing_url_is_a_one_line_error() {
 #[test]
 fn malformed_setting_is_rejected() {
     let out = amoc(&["run", "http", "--set", "novalue"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("expected name=value"),
-        "{}",
-        text(&out.stderr)
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unparsable arguments exit with 2"
     );
+    let stderr = text(&out.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains("expected name=value"), "{stderr}");
 }
 
 #[test]

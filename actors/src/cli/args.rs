@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// amoc-rs: a load-testing framework on actix.
 #[derive(Debug, Parser)]
-#[command(name = "amoc", version, about)]
+#[command(
+    name = "amoc",
+    version,
+    about = "amoc-rs: run load-test scenarios with many simulated users (try `amoc demo`)"
+)]
 pub struct Cli {
     /// Log framework activity (info level) to stderr; RUST_LOG overrides.
     #[arg(short, long, global = true)]

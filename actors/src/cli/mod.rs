@@ -24,7 +24,22 @@ pub use runner::{run, Outcome};
 
 /// Parses the process arguments, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's first line names the bad argument; the usage block that follows would
+            // bury it, so it is left to `--help`.
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     init_logging(cli.verbose);
     match runner::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
