@@ -5,35 +5,13 @@ mod common;
 use std::time::Duration;
 
 use amoc::app::App;
-use amoc::config::MapEnv;
 use amoc::controller::StatusKind;
 use amoc::supervisor::{ChildRef, SupervisorRef};
-use amoc::Value;
+use common::app::{builder, eventually, infinity};
 use common::scenarios::*;
 
-fn infinity() -> Vec<(String, Value)> {
-    vec![("user_rate".into(), Value::from("infinity"))]
-}
-
 async fn app() -> App {
-    App::builder()
-        .scenario(Idle::default())
-        .shards(2)
-        .removal_grace(Duration::from_millis(200))
-        .env(MapEnv::new())
-        .start()
-        .await
-        .unwrap()
-}
-
-async fn eventually(mut f: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("condition not reached within 10 s");
+    builder().scenario(Idle::default()).start().await.unwrap()
 }
 
 async fn child(sup: &SupervisorRef, id: &str) -> ChildRef {
@@ -131,13 +109,7 @@ async fn a_killed_controller_restarts_and_keeps_the_run() {
 async fn shutdown_ends_the_run_and_calls_terminate_once() {
     let scenario = Idle::default();
     let terminated = scenario.terminated.clone();
-    let app = App::builder()
-        .scenario(scenario)
-        .shards(2)
-        .env(MapEnv::new())
-        .start()
-        .await
-        .unwrap();
+    let app = builder().scenario(scenario).start().await.unwrap();
     let c = app.controller().clone();
     c.run("idle", 5, infinity()).await.unwrap();
     eventually(|| c.status().users.running == 5).await;

@@ -5,38 +5,20 @@ mod common;
 use std::time::Duration;
 
 use amoc::app::App;
-use amoc::config::MapEnv;
 use amoc::controller::{ControllerError, StatusKind, StopOutcome, UserRange};
 use amoc::Value;
+use common::app::{builder, eventually, infinity};
 use common::scenarios::*;
 
-fn infinity() -> Vec<(String, Value)> {
-    vec![("user_rate".into(), Value::from("infinity"))]
-}
-
 async fn app() -> App {
-    App::builder()
+    builder()
         .scenario(Idle::default())
         .scenario(Stubborn)
         .scenario(Configured)
         .scenario(Crashy)
-        .shards(2)
-        .removal_grace(Duration::from_millis(200))
-        .env(MapEnv::new())
         .start()
         .await
         .unwrap()
-}
-
-/// Polls until `f` holds, at most 10 s.
-async fn eventually(mut f: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("condition not reached within 10 s");
 }
 
 #[actix_rt::test]
@@ -371,13 +353,7 @@ async fn crashing_users_do_not_disturb_the_others() {
 #[actix_rt::test]
 async fn users_message_each_other_and_see_stop_requests() {
     let scenario = Mailboxes::default();
-    let app = App::builder()
-        .scenario(scenario.clone())
-        .shards(2)
-        .env(MapEnv::new())
-        .start()
-        .await
-        .unwrap();
+    let app = builder().scenario(scenario.clone()).start().await.unwrap();
     let c = app.controller();
     c.run("mailboxes", 4, infinity()).await.unwrap();
     eventually(|| scenario.refs.lock().unwrap().len() == 4).await;

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amoc::app::App;
-use amoc::config::MapEnv;
 use amoc::controller::StatusKind;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{names, Event, EventPattern};
 use amoc::users::{Received, UserContext};
 use amoc::Value;
+use common::app::{builder, eventually, infinity};
 use common::scenarios::*;
 use common::TIMEOUT;
 
@@ -52,31 +52,14 @@ impl Scenario for Holder {
     }
 }
 
-fn infinity() -> Vec<(String, Value)> {
-    vec![("user_rate".into(), Value::from("infinity"))]
-}
-
 async fn app_with(holder: Holder) -> App {
-    App::builder()
+    builder()
         .scenario(Idle::default())
         .scenario(Configured)
         .scenario(holder)
-        .shards(2)
-        .removal_grace(Duration::from_millis(200))
-        .env(MapEnv::new())
         .start()
         .await
         .unwrap()
-}
-
-async fn eventually(mut f: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("condition not reached within 10 s");
 }
 
 fn md<'a>(e: &'a Event, key: &str) -> Option<&'a Value> {

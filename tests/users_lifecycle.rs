@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amoc::app::App;
-use amoc::config::MapEnv;
 use amoc::controller::{StatusKind, UserRange};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::names;
@@ -17,6 +16,7 @@ use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{Event, EventPattern};
 use amoc::users::UserContext;
 use amoc::Value;
+use common::app::{builder, infinity};
 use common::scenarios::Idle;
 use common::TIMEOUT;
 
@@ -61,18 +61,12 @@ impl Scenario for Quick {
     }
 }
 
-fn infinity() -> Vec<(String, Value)> {
-    vec![("user_rate".into(), Value::from("infinity"))]
-}
-
 async fn app_with(shards: usize, recording: &Recording) -> App {
-    App::builder()
+    builder()
         .scenario(recording.clone())
         .scenario(Quick)
         .scenario(Idle::default())
         .shards(shards)
-        .removal_grace(Duration::from_millis(200))
-        .env(MapEnv::new())
         .start()
         .await
         .expect("app starts")

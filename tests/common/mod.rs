@@ -31,6 +31,7 @@ impl Handler<EventBatch> for Forward {
     }
 }
 
+pub mod app;
 pub mod scenarios;
 
 /// What a [`Forward`] handler passes on: the event and the handler's config.
