@@ -117,3 +117,49 @@ fn list_shows_the_http_scenario_and_its_parameters() {
         "{stdout}"
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_test_and_still_prints_the_summary() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
+        .args(["demo", "--users", "5", "--duration", "120s"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run amoc");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    // Wait for the first progress line: the test is under way.
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).expect("read") == 0 {
+            panic!("amoc ended before any progress line: {seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("req/s") {
+            break;
+        }
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read the rest");
+    let status = child.wait().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?} to stop",
+        started.elapsed()
+    );
+    assert!(status.success(), "{status:?}\n{seen}{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    assert!(rest.contains("== amoc summary: scenario http"), "{rest}");
+    assert!(rest.contains("started          5"), "{rest}");
+}
