@@ -6,6 +6,7 @@
 //! * [`TestTarget`]: an embedded HTTP server on loopback to load-test with no setup.
 //! * [`http::get`]: an HTTP request from a user, through a pooled client per arbiter.
 //! * [`scenarios::HttpScenario`]: the built-in HTTP scenario.
+//! * [`ControlApi`]: the HTTP control API (start, add and remove users, stop, status).
 //! * [`cli`]: the `amoc` command line.
 #![warn(
     missing_docs,
@@ -14,6 +15,7 @@
     unreachable_pub
 )]
 
+mod api;
 pub mod cli;
 pub mod http;
 mod jsonl;
@@ -22,7 +24,8 @@ pub mod scenarios;
 mod stats;
 mod target;
 
+pub use api::{ControlApi, ScenarioInfo};
 pub use jsonl::{Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
-pub use stats::{LoadStats, Stats, TakeWindow, Totals};
+pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
 pub use target::TestTarget;

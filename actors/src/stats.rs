@@ -177,3 +177,19 @@ impl Handler<Totals> for LoadStats {
         actix::MessageResult(self.total.stats(msg.elapsed))
     }
 }
+
+/// Forgets everything recorded so far (a new test starts).
+#[derive(Debug, Clone, Copy)]
+pub struct ResetStats;
+
+impl Message for ResetStats {
+    type Result = ();
+}
+
+impl Handler<ResetStats> for LoadStats {
+    type Result = ();
+
+    fn handle(&mut self, _: ResetStats, _: &mut Self::Context) {
+        *self = Self::new();
+    }
+}

@@ -163,3 +163,76 @@ fn ctrl_c_stops_the_test_and_still_prints_the_summary() {
     assert!(rest.contains("== amoc summary: scenario http"), "{rest}");
     assert!(rest.contains("started          5"), "{rest}");
 }
+
+#[test]
+fn serve_runs_tests_started_through_the_control_api() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--target",
+            "--shards",
+            "1",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run amoc");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut api, mut target) = (None, None);
+    while api.is_none() {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).expect("read") > 0, "amoc ended");
+        if let Some(url) = line.strip_prefix("embedded target listening on ") {
+            target = Some(url.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("control API on ") {
+            api = rest.split_whitespace().next().map(str::to_owned);
+        }
+    }
+    let (api, target) = (api.unwrap(), target.expect("target url"));
+    let running = actix_rt::System::new().block_on(async move {
+        let client = awc::Client::default();
+        let start = serde_json::json!({
+            "scenario": "http", "users": 5,
+            "settings": {"url": target, "user_rate": "infinity"}
+        });
+        let res = client
+            .post(format!("{api}/execution/start"))
+            .send_json(&start)
+            .await
+            .expect("start");
+        assert_eq!(res.status().as_u16(), 200);
+        for _ in 0..1000 {
+            let mut res = client
+                .get(format!("{api}/status"))
+                .send()
+                .await
+                .expect("status");
+            let status: serde_json::Value = res.json().await.expect("json");
+            if status["users"]["running"] == 5 {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    });
+    assert!(running, "5 users running");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("read the rest");
+    assert!(child.wait().expect("wait").success(), "{rest}");
+    assert!(rest.contains("req/s"), "a progress line: {rest}");
+    assert!(rest.contains("== amoc summary: scenario http"), "{rest}");
+    assert!(rest.contains("started          5"), "{rest}");
+}

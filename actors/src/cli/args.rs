@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +42,22 @@ pub enum Command {
     },
     /// List the scenarios and their parameters.
     List,
+    /// Serve the HTTP control API: start, grow, shrink and stop tests with curl.
+    Serve(ServeArgs),
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address the control API listens on.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    pub listen: SocketAddr,
+    /// Also start the embedded target on 127.0.0.1 and print its URL (for the http scenario).
+    #[arg(long)]
+    pub target: bool,
+    /// User shards (one arbiter thread each); default: one per core.
+    #[arg(long)]
+    pub shards: Option<usize>,
 }
 
 /// Settings shared by `demo` and `run`.

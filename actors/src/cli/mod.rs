@@ -4,6 +4,7 @@
 //! amoc demo                          # the built-in HTTP scenario against an embedded target
 //! amoc run http --set url=http://127.0.0.1:8080/ --users 50 --duration 30s
 //! amoc list                          # scenarios and their parameters
+//! amoc serve --target                # the HTTP control API on 127.0.0.1:4000 (see `ControlApi`)
 //! ```
 //!
 //! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
@@ -14,12 +15,13 @@
 mod args;
 mod report;
 mod runner;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{parse_duration, parse_setting, Cli, Command, RunArgs};
+pub use args::{parse_duration, parse_setting, Cli, Command, RunArgs, ServeArgs};
 pub use runner::{run, Outcome};
 
 /// Parses the process arguments, runs the command and returns the exit code.

@@ -16,7 +16,7 @@ use crate::http::HTTP_REQUEST;
 use crate::scenarios::HttpScenario;
 use crate::{JsonLinesWriter, LoadStats, TakeWindow, TestTarget, Totals};
 
-const STATS_HANDLER: &str = "amoc-cli-stats";
+pub(super) const STATS_HANDLER: &str = "amoc-cli-stats";
 const EVENTS_HANDLER: &str = "amoc-cli-events";
 
 /// How a finished test went.
@@ -33,6 +33,9 @@ pub struct Outcome {
 /// Runs the parsed command line in a new actix system.
 pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => {
+            actix_rt::System::new().block_on(async move { super::serve::serve(args).await })
+        }
         Command::List => {
             report::list(&[(HttpScenario::NAME, HttpScenario.params())]);
             Ok(())

@@ -23,7 +23,8 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 ///
 /// Parameters: `url` (required; must start with `http://`), `request_rate` (requests per
 /// second over all users, 0 = unlimited, default 0), `think_time_ms` (pause between one
-/// user's requests, default 0). `init` checks that the URL answers before any user starts.
+/// user's requests, default 0; updatable while the test runs, users read it before each
+/// pause). `init` checks that the URL answers before any user starts.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpScenario;
 
@@ -34,8 +35,6 @@ pub struct HttpState {
     pub url: String,
     /// Whether requests wait on [`REQUEST_THROTTLE`].
     pub throttled: bool,
-    /// Pause between one user's requests.
-    pub think_time: Duration,
 }
 
 impl Scenario for HttpScenario {
@@ -60,8 +59,9 @@ impl Scenario for HttpScenario {
                 .default(0)
                 .decl(),
             THINK_TIME_MS
-                .spec("pause between one user's requests, in milliseconds")
+                .spec("pause between one user's requests, in milliseconds (updatable)")
                 .default(0)
+                .updatable()
                 .decl(),
         ]
     }
@@ -79,7 +79,6 @@ impl Scenario for HttpScenario {
         Ok(HttpState {
             url,
             throttled: rate > 0,
-            think_time: Duration::from_millis(THINK_TIME_MS.get(ctx.config())?),
         })
     }
 
@@ -96,9 +95,10 @@ impl Scenario for HttpScenario {
             if http::get(&telemetry, &state.url).await.is_err() {
                 tokio::time::sleep(ERROR_BACKOFF).await;
             }
-            if !state.think_time.is_zero() {
+            let think_time = Duration::from_millis(THINK_TIME_MS.get(user.config())?);
+            if !think_time.is_zero() {
                 tokio::select! {
-                    () = tokio::time::sleep(state.think_time) => {}
+                    () = tokio::time::sleep(think_time) => {}
                     () = user.stopping() => return Ok(()),
                 }
             }
