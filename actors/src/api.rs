@@ -14,11 +14,13 @@
 //! | `POST /execution/update_settings` | `{"settings": {name: value}}` | `{}` |
 //! | `POST /execution/stop` | | `{"outcome": "finished" \| "terminating"}` |
 //! | `POST /execution/reset` | | `{}` |
+//! | `GET /metrics` | | Prometheus text: controller state and user gauges, plus the event metrics of a [`MetricsStore`] if one was given |
 //!
 //! Status codes: 404 for an unknown scenario, 409 for a call the controller's state does not
 //! allow, 422 for settings or counts it refuses and for a failing `init`, 400 for a body that
 //! is not the JSON above, 503 when the controller is down.
 
+use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +33,8 @@ use amoc::controller::{Controller, ControllerError, StopOutcome};
 use amoc::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
+
+use crate::MetricsStore;
 
 /// A scenario the API lists: its name and parameters.
 pub type ScenarioInfo = (String, Vec<ParamDecl>);
@@ -58,6 +62,7 @@ pub struct ControlApi {
 struct State {
     controller: Controller,
     scenarios: Vec<ScenarioInfo>,
+    metrics: Option<MetricsStore>,
 }
 
 impl ControlApi {
@@ -68,9 +73,30 @@ impl ControlApi {
         controller: Controller,
         scenarios: Vec<ScenarioInfo>,
     ) -> io::Result<Self> {
+        Self::serve(addr, controller, scenarios, None)
+    }
+
+    /// As [`start`](Self::start), with the event metrics of `metrics` (fed by a
+    /// [`PrometheusMetrics`](crate::PrometheusMetrics) handler) added to `GET /metrics`.
+    pub fn start_with_metrics(
+        addr: SocketAddr,
+        controller: Controller,
+        scenarios: Vec<ScenarioInfo>,
+        metrics: MetricsStore,
+    ) -> io::Result<Self> {
+        Self::serve(addr, controller, scenarios, Some(metrics))
+    }
+
+    fn serve(
+        addr: SocketAddr,
+        controller: Controller,
+        scenarios: Vec<ScenarioInfo>,
+        metrics: Option<MetricsStore>,
+    ) -> io::Result<Self> {
         let state = web::Data::from(Arc::new(State {
             controller,
             scenarios,
+            metrics,
         }));
         let server = HttpServer::new(move || {
             App::new()
@@ -85,6 +111,7 @@ impl ControlApi {
                 }))
                 .route("/status", web::get().to(status))
                 .route("/scenarios", web::get().to(list_scenarios))
+                .route("/metrics", web::get().to(render_metrics))
                 .service(
                     web::scope("/execution")
                         .route("/start", web::post().to(start))
@@ -274,4 +301,48 @@ async fn stop(state: web::Data<State>) -> HttpResponse {
 
 async fn reset(state: web::Data<State>) -> HttpResponse {
     answer(state.controller.reset().await.map(|()| json!({})))
+}
+
+async fn render_metrics(state: web::Data<State>) -> HttpResponse {
+    let s = state.controller.status();
+    let u = &s.users;
+    let mut out = String::new();
+    out.push_str("# HELP amoc_controller_status 1 for the controller's current state.\n");
+    out.push_str("# TYPE amoc_controller_status gauge\n");
+    for kind in ["idle", "running", "terminating", "finished", "error"] {
+        let on = u8::from(s.kind.to_string() == kind);
+        let _ = writeln!(out, "amoc_controller_status{{status=\"{kind}\"}} {on}");
+    }
+    out.push_str("# HELP amoc_users Users of the current run now waiting, running or stopping.\n");
+    out.push_str("# TYPE amoc_users gauge\n");
+    for (state, n) in [
+        ("waiting", u.waiting),
+        ("running", u.running),
+        ("stopping", u.stopping),
+    ] {
+        let _ = writeln!(out, "amoc_users{{state=\"{state}\"}} {n}");
+    }
+    out.push_str("# HELP amoc_users_ended_total Users of the current run that ended, by how.\n");
+    out.push_str("# TYPE amoc_users_ended_total counter\n");
+    for (how, n) in [
+        ("normal", u.ended),
+        ("crashed", u.crashed),
+        ("killed", u.killed),
+        ("cancelled", u.cancelled),
+    ] {
+        let _ = writeln!(out, "amoc_users_ended_total{{how=\"{how}\"}} {n}");
+    }
+    out.push_str("# HELP amoc_telemetry_dropped_events_total Events dropped for slow handlers.\n");
+    out.push_str("# TYPE amoc_telemetry_dropped_events_total counter\n");
+    let _ = writeln!(
+        out,
+        "amoc_telemetry_dropped_events_total {}",
+        s.telemetry_dropped
+    );
+    if let Some(store) = &state.metrics {
+        out.push_str(&store.render());
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
 }

@@ -7,6 +7,7 @@
 //! * [`http::get`]: an HTTP request from a user, through a pooled client per arbiter.
 //! * [`scenarios::HttpScenario`]: the built-in HTTP scenario.
 //! * [`ControlApi`]: the HTTP control API (start, add and remove users, stop, status).
+//! * [`PrometheusMetrics`]: counts events and histograms their durations for Prometheus.
 //! * [`cli`]: the `amoc` command line.
 #![warn(
     missing_docs,
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod http;
 mod jsonl;
 mod logger;
+mod prometheus;
 pub mod scenarios;
 mod stats;
 mod target;
@@ -27,5 +29,6 @@ mod target;
 pub use api::{ControlApi, ScenarioInfo};
 pub use jsonl::{Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
+pub use prometheus::{MetricsStore, PrometheusMetrics};
 pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
 pub use target::TestTarget;

@@ -216,13 +216,28 @@ fn serve_runs_tests_started_through_the_control_api() {
                 .expect("status");
             let status: serde_json::Value = res.json().await.expect("json");
             if status["users"]["running"] == 5 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Prometheus sees the users and their requests.
+        for _ in 0..1000 {
+            let mut res = client
+                .get(format!("{api}/metrics"))
+                .send()
+                .await
+                .expect("metrics");
+            let text = String::from_utf8_lossy(&res.body().await.expect("body")).into_owned();
+            if text.contains("amoc_users{state=\"running\"} 5")
+                && text.contains("amoc_http_requests_total{status=\"200\"}")
+            {
                 return true;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         false
     });
-    assert!(running, "5 users running");
+    assert!(running, "5 users running, their requests in the metrics");
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

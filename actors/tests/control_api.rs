@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
+use actix::Actor;
 use amoc::app::App;
 use amoc::config::{MapEnv, Param};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::telemetry::{AttachOptions, EventPattern};
 use amoc::users::UserContext;
-use amoc_actors::ControlApi;
+use amoc_actors::{ControlApi, MetricsStore, PrometheusMetrics};
 use serde_json::{json, Value};
 
 const PAUSE_MS: Param<u64> = Param::new("pause_ms");
@@ -45,6 +47,10 @@ struct Api {
 
 impl Api {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    async fn start_with(metrics: Option<MetricsStore>) -> Self {
         let app = App::builder()
             .scenario(Idle)
             .shards(2)
@@ -54,11 +60,24 @@ impl Api {
             .await
             .unwrap();
         let scenarios = vec![("idle".to_owned(), Idle.params())];
-        let server = ControlApi::start(
-            "127.0.0.1:0".parse().unwrap(),
-            app.controller().clone(),
-            scenarios,
-        )
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let controller = app.controller().clone();
+        let server = match metrics {
+            None => ControlApi::start(addr, controller, scenarios),
+            Some(store) => {
+                let handler = PrometheusMetrics::new(store.clone()).start();
+                app.telemetry()
+                    .attach_many(
+                        "prometheus",
+                        [EventPattern::prefix(&["amoc"])],
+                        handler.recipient(),
+                        AttachOptions::default(),
+                    )
+                    .await
+                    .unwrap();
+                ControlApi::start_with_metrics(addr, controller, scenarios, store)
+            }
+        }
         .unwrap();
         Self {
             app,
@@ -75,6 +94,20 @@ impl Api {
             .await
             .unwrap();
         (res.status().as_u16(), res.json().await.unwrap())
+    }
+
+    async fn text(&self, path: &str) -> (u16, String) {
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.server.url()))
+            .send()
+            .await
+            .unwrap();
+        let body = res.body().await.unwrap();
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -204,5 +237,56 @@ async fn refusals_have_status_codes_and_one_line_errors() {
     assert_eq!((code, body), (200, Value::Null));
     let (code, body) = api.post("/execution/add_users", json!({"count": 0})).await;
     assert_eq!(code, 422, "{body}");
+    api.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn metrics_show_the_controller_users_and_events() {
+    let api = Api::start_with(Some(MetricsStore::new())).await;
+    let (code, text) = api.text("/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("amoc_controller_status{status=\"idle\"} 1\n"),
+        "{text}"
+    );
+    let start = json!({"scenario": "idle", "users": 7, "settings": {"user_rate": "infinity"}});
+    assert_eq!(api.post("/execution/start", start).await.0, 200);
+    api.until("7 running", |s| s["users"]["running"] == 7).await;
+    // Events reach the handler asynchronously: poll the scrape.
+    let mut text = String::new();
+    for _ in 0..1000 {
+        text = api.text("/metrics").await.1;
+        if text.contains("amoc_events_total{event=\"amoc.scenario.start.start\"} 7\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        text.contains("amoc_events_total{event=\"amoc.scenario.start.start\"} 7\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("amoc_controller_status{status=\"running\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("amoc_users{state=\"running\"} 7\n"), "{text}");
+    assert!(
+        text.contains("amoc_event_duration_seconds_count{event=\"amoc.scenario.init.stop\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("amoc_events_total{event=\"amoc.controller.users\"} 1\n"),
+        "{text}"
+    );
+    api.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn metrics_without_a_store_still_show_the_controller() {
+    let api = Api::start().await;
+    let (code, text) = api.text("/metrics").await;
+    assert_eq!(code, 200);
+    assert!(text.contains("amoc_users{state=\"running\"} 0\n"), "{text}");
+    assert!(!text.contains("amoc_events_total"), "{text}");
     api.shutdown().await;
 }

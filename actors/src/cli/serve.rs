@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
 use amoc::scenario::Scenario;
@@ -14,7 +15,12 @@ use super::report;
 use super::runner::STATS_HANDLER;
 use crate::http::HTTP_REQUEST;
 use crate::scenarios::HttpScenario;
-use crate::{ControlApi, LoadStats, ResetStats, TakeWindow, TestTarget, Totals};
+use crate::{
+    ControlApi, LoadStats, MetricsStore, PrometheusMetrics, ResetStats, TakeWindow, TestTarget,
+    Totals,
+};
+
+const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 
 /// Serves until Ctrl-C, then stops any run and shuts down.
 pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -31,9 +37,27 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     let scenarios = vec![(HttpScenario::NAME.to_owned(), HttpScenario.params())];
-    let api = ControlApi::start(args.listen, app.controller().clone(), scenarios)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!("control API on {} (Ctrl-C stops)", api.url());
+    let metrics = MetricsStore::new();
+    let exporter = PrometheusMetrics::new(metrics.clone()).start();
+    let patterns = [
+        EventPattern::prefix(&["amoc"]),
+        EventPattern::prefix(&["amoc_actors"]),
+    ];
+    app.telemetry()
+        .attach_many(
+            METRICS_HANDLER,
+            patterns,
+            exporter.recipient(),
+            AttachOptions::default(),
+        )
+        .await?;
+    let api =
+        ControlApi::start_with_metrics(args.listen, app.controller().clone(), scenarios, metrics)
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "control API on {} (Prometheus metrics on /metrics; Ctrl-C stops)",
+        api.url()
+    );
     println!(
         "  try: curl -X POST {}/execution/start -H 'content-type: application/json' \\\n       -d '{{\"scenario\": \"http\", \"users\": 10, \"settings\": {{\"url\": \"{}\"}}}}'",
         api.url(),
@@ -47,6 +71,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(30), c.wait_finished()).await;
     }
     let _ = app.telemetry().detach(STATS_HANDLER).await;
+    let _ = app.telemetry().detach(METRICS_HANDLER).await;
     app.shutdown().await;
     if let Some(target) = target {
         target.stop().await;
