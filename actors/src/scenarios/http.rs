@@ -1,10 +1,11 @@
 //! The built-in HTTP scenario: each user sends `GET url` in a loop until asked to stop.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use amoc::config::{Param, ParamDecl, Verdict};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
-use amoc::throttle::ThrottleConfig;
+use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles};
 use amoc::users::UserContext;
 
 use crate::http;
@@ -23,8 +24,11 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 ///
 /// Parameters: `url` (required; must start with `http://`), `request_rate` (requests per
 /// second over all users, 0 = unlimited, default 0), `think_time_ms` (pause between one
-/// user's requests, default 0; updatable while the test runs, users read it before each
-/// pause). `init` checks that the URL answers before any user starts.
+/// user's requests, default 0). `init` checks that the URL answers before any user starts.
+///
+/// `request_rate` and `think_time_ms` can be updated while the test runs: users read them
+/// before each request, and the first user to see a new rate applies it to the
+/// [`REQUEST_THROTTLE`] throttle (starting it if the rate was unlimited).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpScenario;
 
@@ -33,8 +37,24 @@ pub struct HttpScenario;
 pub struct HttpState {
     /// The URL every user requests.
     pub url: String,
-    /// Whether requests wait on [`REQUEST_THROTTLE`].
-    pub throttled: bool,
+    /// The request rate applied to [`REQUEST_THROTTLE`] (0 = unlimited: nobody waits).
+    pub rate: AtomicU64,
+}
+
+impl HttpState {
+    /// Makes `rate` the applied one; the caller that swaps it in changes the throttle.
+    async fn apply_rate(&self, rate: u64, throttles: &Throttles) -> Result<(), ScenarioError> {
+        if self.rate.swap(rate, Ordering::AcqRel) == rate || rate == 0 {
+            return Ok(());
+        }
+        let config = ThrottleConfig::rate_per(rate, Duration::from_secs(1));
+        if throttles.info(REQUEST_THROTTLE).await.is_ok() {
+            throttles.change_rate(REQUEST_THROTTLE, config).await?;
+        } else {
+            throttles.start(REQUEST_THROTTLE, config).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Scenario for HttpScenario {
@@ -55,11 +75,12 @@ impl Scenario for HttpScenario {
                 })
                 .decl(),
             REQUEST_RATE
-                .spec("requests per second over all users (0 = unlimited)")
+                .spec("requests per second over all users (0 = unlimited; updatable)")
                 .default(0)
+                .updatable()
                 .decl(),
             THINK_TIME_MS
-                .spec("pause between one user's requests, in milliseconds (updatable)")
+                .spec("pause between one user's requests, in ms (updatable)")
                 .default(0)
                 .updatable()
                 .decl(),
@@ -71,24 +92,37 @@ impl Scenario for HttpScenario {
         http::get(ctx.telemetry(), &url)
             .await
             .map_err(|e| format!("cannot reach {url}: {}", e.reason))?;
-        let rate = REQUEST_RATE.get(ctx.config())?;
-        if rate > 0 {
-            let config = ThrottleConfig::rate_per(rate, Duration::from_secs(1));
-            ctx.throttles().start(REQUEST_THROTTLE, config).await?;
-        }
-        Ok(HttpState {
+        let state = HttpState {
             url,
-            throttled: rate > 0,
-        })
+            rate: AtomicU64::new(0),
+        };
+        state
+            .apply_rate(REQUEST_RATE.get(ctx.config())?, ctx.throttles())
+            .await?;
+        Ok(state)
     }
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
         let state = user.state().clone();
         let telemetry = user.telemetry().clone();
         while !user.stop_requested() {
-            if state.throttled {
+            let rate = REQUEST_RATE.get(user.config())?;
+            if rate != state.rate.load(Ordering::Acquire) {
+                if let Err(e) = state.apply_rate(rate, user.throttles()).await {
+                    tracing::warn!(rate, error = %e, "cannot apply the new request_rate");
+                }
+            }
+            if rate > 0 {
                 tokio::select! {
-                    permit = user.throttles().wait(REQUEST_THROTTLE) => { permit?; }
+                    permit = user.throttles().wait(REQUEST_THROTTLE) => match permit {
+                        Ok(_) => {}
+                        // Another user is starting it (the rate was unlimited until now).
+                        Err(ThrottleError::NoSuchThrottle(_)) => {
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
                     () = user.stopping() => return Ok(()),
                 }
             }

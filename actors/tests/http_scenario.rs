@@ -1,0 +1,84 @@
+//! The built-in HTTP scenario against the embedded target: requests counted, and the request
+//! rate changed while the test runs.
+
+use std::time::Duration;
+
+use actix::Actor;
+use amoc::app::App;
+use amoc::config::MapEnv;
+use amoc::controller::StatusKind;
+use amoc::telemetry::AttachOptions;
+use amoc::Value;
+use amoc_actors::http::HTTP_REQUEST;
+use amoc_actors::scenarios::HttpScenario;
+use amoc_actors::{LoadStats, ResetStats, TestTarget, Totals};
+
+/// Requests the users made during `window` (after forgetting earlier ones).
+async fn requests_during(stats: &actix::Addr<LoadStats>, window: Duration) -> u64 {
+    stats.send(ResetStats).await.unwrap();
+    tokio::time::sleep(window).await;
+    let totals = stats.send(Totals { elapsed: window }).await.unwrap();
+    assert_eq!(totals.errors, 0, "{totals:?}");
+    totals.requests
+}
+
+#[actix_rt::test]
+async fn request_rate_changes_while_the_test_runs() {
+    let target = TestTarget::start(0, 1).unwrap();
+    let app = App::builder()
+        .scenario(HttpScenario)
+        .shards(2)
+        .env(MapEnv::new())
+        .start()
+        .await
+        .unwrap();
+    let stats = LoadStats::new().start();
+    app.telemetry()
+        .attach(
+            "stats",
+            &HTTP_REQUEST,
+            stats.clone().recipient(),
+            AttachOptions::default(),
+        )
+        .await
+        .unwrap();
+    let c = app.controller();
+    let settings = vec![
+        ("url".to_owned(), Value::from(target.url())),
+        ("user_rate".to_owned(), Value::from("infinity")),
+    ];
+    c.run("http", 4, settings).await.unwrap();
+
+    // Unlimited: as fast as the target answers (thousands per second, even in debug).
+    let unlimited = requests_during(&stats, Duration::from_millis(1000)).await;
+    assert!(unlimited > 400, "unlimited: {unlimited} requests in 1 s");
+
+    // 100 per second: never more than the rate allows over the window.
+    c.update_settings(vec![("request_rate".into(), Value::from(100))])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // users pick it up
+    let limited = requests_during(&stats, Duration::from_secs(2)).await;
+    // At most 200 (plus requests already past their permit); at least some, even when a busy
+    // machine starves the users.
+    assert!(
+        (20..=230).contains(&limited),
+        "at 100/s: {limited} requests in 2 s"
+    );
+
+    // Back to unlimited.
+    c.update_settings(vec![("request_rate".into(), Value::from(0))])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = requests_during(&stats, Duration::from_millis(1000)).await;
+    assert!(again > 400, "unlimited again: {again} requests in 1 s");
+
+    c.stop_scenario().await.unwrap();
+    assert_eq!(c.wait_finished().await, StatusKind::Finished);
+    let u = c.status().users;
+    assert_eq!((u.ended, u.crashed), (4, 0));
+    let _ = app.telemetry().detach("stats").await;
+    app.shutdown().await;
+    target.stop().await;
+}
