@@ -57,6 +57,9 @@ mod tree;
 /// The default grace before a forced stop aborts a user.
 pub const DEFAULT_REMOVAL_GRACE: Duration = Duration::from_secs(2);
 
+/// Default bound on live users (waiting or running): ten million, about 11 GB of idle users.
+pub const DEFAULT_MAX_USERS: u64 = 10_000_000;
+
 /// Errors of building an app.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
@@ -77,6 +80,7 @@ pub struct AppBuilder {
     duplicate: Option<&'static str>,
     shards: usize,
     removal_grace: Duration,
+    max_users: u64,
     report_period: Duration,
     env: Arc<dyn EnvSource>,
 }
@@ -110,6 +114,14 @@ impl AppBuilder {
     /// How long a forced stop waits before aborting a user. Default 2 s.
     pub fn removal_grace(mut self, grace: Duration) -> Self {
         self.removal_grace = grace;
+        self
+    }
+
+    /// The most users that may be live (waiting or running) at once: an add that would go
+    /// beyond is refused with [`ControllerError::TooManyUsers`](crate::controller::ControllerError::TooManyUsers),
+    /// so a typo cannot exhaust memory. Default [`DEFAULT_MAX_USERS`].
+    pub fn max_users(mut self, n: u64) -> Self {
+        self.max_users = n;
         self
     }
 
@@ -162,10 +174,19 @@ impl AppBuilder {
                 config: config.clone(),
                 throttles: throttles.clone(),
                 coordinators: coordinators.clone(),
+                max_users: self.max_users,
             },
             inbox: inbox.clone(),
         };
-        let root = tree.start().await?;
+        let root = match tree.start().await {
+            Ok(root) => root,
+            Err(e) => {
+                for arbiter in &arbiters {
+                    arbiter.stop();
+                }
+                return Err(e);
+            }
+        };
         let controller = Controller::new(inbox, shared, config.clone(), telemetry.clone());
         Ok(App {
             telemetry,
@@ -199,6 +220,7 @@ impl App {
             duplicate: None,
             shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
             removal_grace: DEFAULT_REMOVAL_GRACE,
+            max_users: DEFAULT_MAX_USERS,
             report_period: DEFAULT_REPORT_PERIOD,
             env: Arc::new(ProcessEnv),
         }

@@ -94,6 +94,16 @@ pub enum ControllerError {
         /// Highest id used so far in the run.
         highest: u64,
     },
+    /// The add would make more users live than the app allows (`AppBuilder::max_users`).
+    #[error("adding {adding} users to {live} live ones would exceed the maximum of {max}")]
+    TooManyUsers {
+        /// Users asked for.
+        adding: u64,
+        /// Users waiting or running when asked.
+        live: u64,
+        /// The app's maximum.
+        max: u64,
+    },
     /// The user was never added, or has ended.
     #[error("no running or waiting user {0}")]
     NoSuchUser(u64),

@@ -16,9 +16,10 @@
 //! | `POST /execution/reset` | | `{}` |
 //! | `GET /metrics` | | Prometheus text: controller state and user gauges, plus the event metrics of a [`MetricsStore`] if one was given |
 //!
-//! Status codes: 404 for an unknown scenario, 409 for a call the controller's state does not
-//! allow, 422 for settings or counts it refuses and for a failing `init`, 400 for a body that
-//! is not the JSON above, 503 when the controller is down.
+//! Status codes: 404 for an unknown scenario or user, 409 for a call the controller's state
+//! does not allow, 422 for settings, counts (beyond the app's `max_users` too) or a
+//! `user_rate` throttle it refuses and for a failing `init`, 400 for a body that is not the
+//! JSON above, 503 when the controller is down.
 
 use std::fmt::Write as _;
 use std::io;
@@ -171,6 +172,7 @@ fn code_of(e: &ControllerError) -> StatusCode {
         | ControllerError::InitFailed(_)
         | ControllerError::InvalidCount
         | ControllerError::InvalidRange { .. }
+        | ControllerError::TooManyUsers { .. }
         | ControllerError::Throttle(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -237,16 +239,23 @@ struct StartBody {
 async fn start(state: web::Data<State>, body: web::Json<StartBody>) -> HttpResponse {
     let body = body.into_inner();
     let c = &state.controller;
-    let result = async {
-        c.start_scenario(&body.scenario, settings_of(body.settings))
-            .await?;
-        if body.users == 0 {
-            return Ok(None);
-        }
-        c.add_users(body.users).await.map(Some)
+    if let Err(e) = c
+        .start_scenario(&body.scenario, settings_of(body.settings))
+        .await
+    {
+        return reply(code_of(&e), &e.to_string());
     }
-    .await;
-    answer(result)
+    if body.users == 0 {
+        return HttpResponse::Ok().json(Value::Null);
+    }
+    match c.add_users(body.users).await {
+        Ok(range) => HttpResponse::Ok().json(range),
+        // Say so: the run is going on, only the users are missing.
+        Err(e) => reply(
+            code_of(&e),
+            &format!("the scenario runs, but its users were not added: {e}"),
+        ),
+    }
 }
 
 #[derive(Deserialize)]

@@ -124,8 +124,7 @@ impl MetricsStore {
         let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for e in &batch.events {
             let segments = e.name.segments();
-            // Names are static identifiers (SPEC 2.1): safe inside a label value.
-            let name = segments.join(".");
+            let name = label_value(&segments.join("."));
             if segments == ["amoc_actors", "http", "request"] {
                 let status = e
                     .measurements
@@ -143,6 +142,20 @@ impl MetricsStore {
             }
         }
     }
+}
+
+/// `text` escaped for a label value of the text format (`\\`, `\"`, `\n`).
+fn label_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A telemetry handler actor feeding a [`MetricsStore`].
@@ -193,6 +206,15 @@ impl Handler<EventBatch> for PrometheusMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(
+            label_value("amoc.throttle.execute"),
+            "amoc.throttle.execute"
+        );
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative_in_the_rendering() {

@@ -83,6 +83,8 @@ pub(crate) struct ControllerLoop {
     pub(crate) config: Config,
     pub(crate) throttles: Throttles,
     pub(crate) coordinators: Coordinators,
+    /// The most live users allowed (see `AppBuilder::max_users`).
+    pub(crate) max_users: u64,
 }
 
 /// The user shards' current addresses (a restarted shard replaces its entry).
@@ -375,8 +377,17 @@ impl ControllerLoop {
                 (first, last)
             }
         };
+        let c = self.shared.counts();
+        let (live, adding) = (c.waiting + c.running, last - first + 1);
+        if live.saturating_add(adding) > self.max_users {
+            return Err(ControllerError::TooManyUsers {
+                adding,
+                live,
+                max: self.max_users,
+            });
+        }
         self.shared.record().highest = last;
-        self.emit_users("add", last - first + 1);
+        self.emit_users("add", adding);
         let all = self.shards.all();
         let shards = all.len() as u64;
         for shard in all.iter() {

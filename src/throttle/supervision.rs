@@ -213,7 +213,11 @@ async fn watch_supervisor(sup: Sup, registry: Weak<Registry>, epoch: u64, adopte
     if slot.as_ref().map(|(e, _)| *e) != Some(epoch) {
         return;
     }
-    let why = if reason == ExitReason::Shutdown {
+    let why = if adopted {
+        // Its parent stopped it (app shutdown, a restart) or it gave up, which the
+        // supervisor reported itself.
+        format!("it has stopped ({reason})")
+    } else if reason == ExitReason::Shutdown {
         format!("it gave up after more than {INTENSITY} owner restarts within {PERIOD:?}")
     } else {
         format!("it exited: {reason}")

@@ -229,9 +229,34 @@ impl UserShard {
         ctx.spawn(next);
     }
 
-    /// Spawns every pending user now (before looking one up by id).
-    fn flush_pending(&mut self) {
-        self.spawn_pending(u64::MAX);
+    /// Cancels user `id` if it was accepted but not spawned yet (its range is split); true
+    /// if it was.
+    fn cancel_pending_id(&mut self, id: u64) -> bool {
+        let Some(i) = self
+            .pending
+            .iter()
+            .position(|p| (p.next..=p.last).contains(&id) && (id - p.next) % p.step == 0)
+        else {
+            return false;
+        };
+        let p = self.pending[i];
+        let before = (id > p.next).then(|| Pending {
+            last: id - p.step,
+            ..p
+        });
+        let after = (id < p.last).then(|| Pending {
+            next: id + p.step,
+            ..p
+        });
+        self.pending.remove(i);
+        // Re-inserted in id order at the same place.
+        for part in [after, before].into_iter().flatten() {
+            self.pending.insert(i, part);
+        }
+        let c = &self.shared.counters;
+        decrement(&c.waiting, "waiting");
+        c.cancelled.fetch_add(1, Ordering::AcqRel);
+        true
     }
 
     /// Accepted users that were never spawned end as cancelled.
@@ -408,7 +433,7 @@ impl Handler<MarkForRemoval> for UserShard {
     type Result = u64;
 
     fn handle(&mut self, msg: MarkForRemoval, ctx: &mut Self::Context) -> u64 {
-        self.flush_pending();
+        // The ids come from `Candidates`: running users, so nothing pending is among them.
         let mut marked = 0;
         let mut forced = Vec::new();
         for id in msg.ids {
@@ -492,7 +517,9 @@ impl Handler<StopUser> for UserShard {
     type Result = Result<(), ()>;
 
     fn handle(&mut self, msg: StopUser, ctx: &mut Self::Context) -> Self::Result {
-        self.flush_pending();
+        if self.cancel_pending_id(msg.id) {
+            return Ok(());
+        }
         let u = self.shared.find(msg.id).ok_or(())?;
         let slot = u.slot();
         if !slot.has(RUNNING) {

@@ -136,7 +136,7 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
     let deadline = started + args.duration;
     let mut tick =
         tokio::time::interval_at(started + Duration::from_secs(1), Duration::from_secs(1));
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = super::stop_signal();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     loop {

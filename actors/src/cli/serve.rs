@@ -1,7 +1,7 @@
 //! `amoc serve`: the app stays up, driven through the HTTP control API; a progress line is
 //! printed every second while a run is going on, a summary when it finishes.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::Actor;
 use amoc::app::App;
@@ -79,8 +79,9 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     result
 }
 
-/// Prints progress while a run goes on and a summary when it ends, until Ctrl-C (which
-/// stops a run in progress first, so its summary is still printed).
+/// Prints progress while a run goes on and a summary when it ends, until Ctrl-C or SIGTERM
+/// (which stop a run in progress first, so its summary is still printed; a second one exits
+/// at once).
 async fn watch(app: &App) -> anyhow::Result<()> {
     let arbiter = actix_rt::Arbiter::current();
     let stats = app
@@ -95,16 +96,21 @@ async fn watch(app: &App) -> anyhow::Result<()> {
         .await?;
     let c = app.controller();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let mut run_started: Option<tokio::time::Instant> = None;
+    let stop = super::stop_signal();
+    tokio::pin!(stop);
+    // Runs are told apart by their start time; the one reported last is not reported again.
+    let mut reported = c.status().started_at;
     let mut interrupted = false;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = &mut ctrl_c, if !interrupted => {
-                println!("interrupted: shutting down");
+            () = &mut stop, if !interrupted => {
+                println!("interrupted: shutting down (again to exit at once)");
                 interrupted = true;
+                actix_rt::spawn(async {
+                    super::stop_signal().await;
+                    std::process::exit(130);
+                });
                 if c.status().kind == StatusKind::Running {
                     let _ = c.stop_scenario().await;
                     let _ = tokio::time::timeout(Duration::from_secs(30), c.wait_finished()).await;
@@ -113,28 +119,33 @@ async fn watch(app: &App) -> anyhow::Result<()> {
         }
         let status = c.status();
         let active = matches!(status.kind, StatusKind::Running | StatusKind::Terminating);
-        match (active, run_started) {
-            (true, None) => {
-                // A new run: count its requests from zero.
-                let _ = stats.send(ResetStats).await;
-                run_started = Some(tokio::time::Instant::now());
+        let Some(started_at) = status.started_at.filter(|t| Some(*t) != reported) else {
+            if interrupted {
+                return Ok(());
             }
-            (true, Some(since)) => {
-                let window = stats.send(TakeWindow).await.unwrap_or_default();
-                report::progress(since.elapsed(), &status, status.highest_user_id, &window);
-            }
-            (false, Some(since)) => {
-                let elapsed = since.elapsed();
-                app.telemetry().flush(Duration::from_secs(5)).await;
-                let totals = stats.send(Totals { elapsed }).await.unwrap_or_default();
-                let scenario = status.scenario.clone().unwrap_or_default();
-                report::summary(&scenario, elapsed, &status, &totals);
-                run_started = None;
-            }
-            (false, None) => {}
+            continue;
+        };
+        let elapsed = age(started_at);
+        if active {
+            let window = stats.send(TakeWindow).await.unwrap_or_default();
+            report::progress(elapsed, &status, status.highest_user_id, &window);
+        } else if status.kind == StatusKind::Finished {
+            app.telemetry().flush(Duration::from_secs(5)).await;
+            let totals = stats.send(Totals { elapsed }).await.unwrap_or_default();
+            let scenario = status.scenario.clone().unwrap_or_default();
+            report::summary(&scenario, elapsed, &status, &totals);
+            // The next run counts its requests from zero.
+            let _ = stats.send(ResetStats).await;
+            reported = Some(started_at);
         }
-        if interrupted && run_started.is_none() {
+        if interrupted && !active {
             return Ok(());
         }
     }
+}
+
+/// Time since `started_at` (ns since the UNIX epoch).
+fn age(started_at: i64) -> Duration {
+    let start = UNIX_EPOCH + Duration::from_nanos(u64::try_from(started_at).unwrap_or(0));
+    SystemTime::now().duration_since(start).unwrap_or_default()
 }
