@@ -126,17 +126,8 @@ impl ControlApi {
                     reply(StatusCode::NOT_FOUND, "no such route (see GET /status)")
                 }))
         })
-        .workers(1)
-        .disable_signals()
-        .bind(addr)?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| io::Error::other("control API bound to no address"))?;
-        let server = server.run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        .workers(1);
+        let (addr, handle) = spawn_server!(server, addr, "control API")?;
         Ok(Self { addr, handle })
     }
 

@@ -45,17 +45,8 @@ impl TestTarget {
         })
         .workers(workers.max(1))
         .backlog(4096)
-        .max_connection_rate(4096)
-        .disable_signals()
-        .bind(("127.0.0.1", port))?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| io::Error::other("target bound to no address"))?;
-        let server = server.run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        .max_connection_rate(4096);
+        let (addr, handle) = spawn_server!(server, ("127.0.0.1", port), "target")?;
         Ok(Self { addr, handle })
     }
 

@@ -86,16 +86,7 @@ pub async fn run(scenario: &str, args: RunArgs) -> anyhow::Result<Outcome> {
 
 async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outcome> {
     let telemetry = app.telemetry();
-    let arbiter = actix_rt::Arbiter::current();
-    let stats = telemetry
-        .spawn_handler(
-            STATS_HANDLER,
-            [EventPattern::from(&HTTP_REQUEST)],
-            &arbiter,
-            LoadStats::new,
-            AttachOptions::default(),
-        )
-        .await?;
+    let stats = attach_stats(app).await?;
     if let Some(path) = &args.events {
         let writer = JsonLinesWriter::create(path)
             .with_context(|| format!("cannot open events file {}", path.display()))?
@@ -170,4 +161,21 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
         status,
         interrupted,
     })
+}
+
+/// A [`LoadStats`] handler of HTTP request events, on the current arbiter, attached as
+/// [`STATS_HANDLER`].
+pub(super) async fn attach_stats(app: &App) -> anyhow::Result<actix::Addr<LoadStats>> {
+    let arbiter = actix_rt::Arbiter::current();
+    let stats = app
+        .telemetry()
+        .spawn_handler(
+            STATS_HANDLER,
+            [EventPattern::from(&HTTP_REQUEST)],
+            &arbiter,
+            LoadStats::new,
+            AttachOptions::default(),
+        )
+        .await?;
+    Ok(stats)
 }

@@ -13,11 +13,9 @@ use anyhow::Context as _;
 use super::args::ServeArgs;
 use super::report;
 use super::runner::STATS_HANDLER;
-use crate::http::HTTP_REQUEST;
 use crate::scenarios::HttpScenario;
 use crate::{
-    ControlApi, LoadStats, MetricsStore, PrometheusMetrics, ResetStats, TakeWindow, TestTarget,
-    Totals,
+    ControlApi, MetricsStore, PrometheusMetrics, ResetStats, TakeWindow, TestTarget, Totals,
 };
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
@@ -83,17 +81,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// (which stop a run in progress first, so its summary is still printed; a second one exits
 /// at once).
 async fn watch(app: &App) -> anyhow::Result<()> {
-    let arbiter = actix_rt::Arbiter::current();
-    let stats = app
-        .telemetry()
-        .spawn_handler(
-            STATS_HANDLER,
-            [EventPattern::from(&HTTP_REQUEST)],
-            &arbiter,
-            LoadStats::new,
-            AttachOptions::default(),
-        )
-        .await?;
+    let stats = super::runner::attach_stats(app).await?;
     let c = app.controller();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let stop = super::stop_signal();
