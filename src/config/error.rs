@@ -64,7 +64,7 @@ impl fmt::Display for VerificationFailure {
     }
 }
 
-/// Errors of declaring, resolving ([`Config::start_scenario`](super::Config::start_scenario))
+/// Errors of declaring, resolving ([`Config::resolve`](super::Config::resolve))
 /// and updating ([`Config::update_settings`](super::Config::update_settings)) parameters.
 /// When one is returned, nothing was published or changed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

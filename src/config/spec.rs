@@ -28,9 +28,9 @@ impl<T> ParamValue for T where
 pub enum Verdict<T> {
     /// The value is fine as it is.
     Accept,
-    /// The value is refused (reason [`FailureReason::Rejected`]).
+    /// The value is refused (reason [`FailureReason::Rejected`](super::FailureReason::Rejected)).
     Reject,
-    /// The value is refused with a reason ([`FailureReason::RejectedWith`]).
+    /// The value is refused with a reason ([`FailureReason::RejectedWith`](super::FailureReason::RejectedWith)).
     RejectWith(String),
     /// The value is accepted and this (preprocessed) value is stored instead.
     Replace(T),
@@ -125,7 +125,7 @@ pub struct ParamSpec<T> {
     pub description: String,
     /// The default value; `None` = unset unless given.
     pub default: Option<T>,
-    /// An unset value fails verification with [`FailureReason::Required`].
+    /// An unset value fails verification with [`FailureReason::Required`](super::FailureReason::Required).
     pub required: bool,
     /// How values are verified.
     pub verification: Verification<T>,
