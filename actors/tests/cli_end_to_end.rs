@@ -1,6 +1,6 @@
 //! The `amoc` binary as a user runs it: a short demo, and bad input.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn amoc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_amoc"))
@@ -8,6 +8,24 @@ fn amoc(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run amoc")
+}
+
+/// Starts `amoc args` with its output piped; its stdout, to read line by line.
+fn spawn_amoc(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run amoc");
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    (child, stdout)
 }
 
 fn text(out: &[u8]) -> String {
@@ -120,18 +138,10 @@ fn list_shows_the_http_scenario_and_its_parameters() {
 
 #[test]
 fn ctrl_c_stops_the_test_and_still_prints_the_summary() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
+    use std::io::BufRead;
     use std::time::{Duration, Instant};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
-        .args(["demo", "--users", "5", "--duration", "120s"])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run amoc");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = spawn_amoc(&["demo", "--users", "5", "--duration", "120s"]);
     // Wait for the first progress line: the test is under way.
     let mut seen = String::new();
     loop {
@@ -166,24 +176,16 @@ fn ctrl_c_stops_the_test_and_still_prints_the_summary() {
 
 #[test]
 fn serve_runs_tests_started_through_the_control_api() {
-    use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
+    use std::io::{BufRead, Read};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--target",
-            "--shards",
-            "1",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run amoc");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut stdout) = spawn_amoc(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--target",
+        "--shards",
+        "1",
+    ]);
     let (mut api, mut target) = (None, None);
     while api.is_none() {
         let mut line = String::new();

@@ -87,13 +87,8 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let mut res = self
-            .client
-            .get(format!("{}{path}", self.server.url()))
-            .send()
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
+        let (code, text) = self.text(path).await;
+        (code, serde_json::from_str(&text).unwrap())
     }
 
     async fn text(&self, path: &str) -> (u16, String) {
