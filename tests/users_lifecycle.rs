@@ -72,6 +72,18 @@ async fn app_with(shards: usize, recording: &Recording) -> App {
         .expect("app starts")
 }
 
+/// A two-shard app, and a recorder of the `[amoc, scenario, start, *]` events.
+async fn app_recording_start_spans() -> (App, Recorder) {
+    let app = app_with(2, &Recording::default()).await;
+    let spans = Recorder::attach(
+        app.telemetry(),
+        [EventPattern::prefix(&["amoc", "scenario", "start"])],
+    )
+    .await
+    .unwrap();
+    (app, spans)
+}
+
 /// Polls until `f` holds, at most [`TIMEOUT`].
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + TIMEOUT;
@@ -153,13 +165,7 @@ async fn all_users_return_and_the_run_goes_on() {
 
 #[actix_rt::test]
 async fn every_start_span_has_scenario_state_and_user_id_and_stop_adds_return() {
-    let app = app_with(2, &Recording::default()).await;
-    let mut spans = Recorder::attach(
-        app.telemetry(),
-        [EventPattern::prefix(&["amoc", "scenario", "start"])],
-    )
-    .await
-    .unwrap();
+    let (app, mut spans) = app_recording_start_spans().await;
     let c = app.controller();
     c.run(Idle::NAME, 3, infinity()).await.unwrap();
     eventually("3 running", || c.status().users.running == 3).await;
@@ -188,13 +194,7 @@ async fn every_start_span_has_scenario_state_and_user_id_and_stop_adds_return() 
 
 #[actix_rt::test]
 async fn zero_user_rate_keeps_1000_users_waiting_and_stop_cancels_them() {
-    let app = app_with(2, &Recording::default()).await;
-    let mut spans = Recorder::attach(
-        app.telemetry(),
-        [EventPattern::prefix(&["amoc", "scenario", "start"])],
-    )
-    .await
-    .unwrap();
+    let (app, mut spans) = app_recording_start_spans().await;
     let c = app.controller();
     c.run(Idle::NAME, 1000, vec![("user_rate".into(), Value::from(0))])
         .await
