@@ -17,6 +17,7 @@ use std::time::Duration;
 use amoc::app::App;
 use amoc::config::{Param, ParamDecl, Verdict};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::user_rate::UserRate;
 use amoc::users::{Received, UserContext};
 use amoc::Value;
 
@@ -90,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     // The app reads AMOC_* variables from the process environment.
     let app = App::builder().scenario(ping).start().await?;
     let c = app.controller();
-    let settings = vec![("user_rate".to_owned(), Value::from("infinity"))];
+    let settings = vec![UserRate::Infinity.setting()];
     if let Err(e) = c.run(Ping::NAME, 10, settings).await {
         println!("the run was refused: {e}");
         app.shutdown().await;

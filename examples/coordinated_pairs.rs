@@ -8,6 +8,7 @@ use std::time::Duration;
 use amoc::app::App;
 use amoc::coordinator::{Action, PlanItem, Size};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::user_rate::UserRate;
 use amoc::users::{Received, UserContext, UserRef};
 
 struct Chat;
@@ -46,7 +47,7 @@ impl Scenario for Chat {
 async fn main() -> anyhow::Result<()> {
     let app = App::builder().scenario(Chat).start().await?;
     let c = app.controller();
-    c.run("chat", 10, vec![("user_rate".into(), "infinity".into())])
+    c.run("chat", 10, vec![UserRate::Infinity.setting()])
         .await?;
     while c.status().users.ended < 10 {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::user_rate::UserRate;
 use amoc::users::UserContext;
 
 struct Hello;
@@ -36,7 +37,7 @@ impl Scenario for Hello {
 async fn main() -> anyhow::Result<()> {
     let app = App::builder().scenario(Hello).start().await?;
     let controller = app.controller();
-    let settings = vec![("user_rate".to_owned(), "infinity".into())];
+    let settings = vec![UserRate::Infinity.setting()];
     controller.run(Hello::NAME, 10, settings).await?;
     // Wait (at most 10 s) until all ten users have said hello and returned.
     for _ in 0..1000 {

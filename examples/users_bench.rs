@@ -21,6 +21,7 @@ use amoc::app::App;
 use amoc::config::MapEnv;
 use amoc::controller::StatusKind;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
+use amoc::user_rate::UserRate;
 use amoc::users::{Received, UserContext};
 use anyhow::{bail, Context as _};
 
@@ -116,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
         .start()
         .await?;
     let c = app.controller();
-    let settings = vec![("user_rate".to_owned(), "infinity".into())];
+    let settings = vec![UserRate::Infinity.setting()];
     c.start_scenario(IdleUser::NAME, settings).await?;
 
     let rss_before = rss_bytes()?;

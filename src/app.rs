@@ -10,6 +10,7 @@
 //! ```
 //! use amoc::app::App;
 //! use amoc::scenario::{RunContext, Scenario, ScenarioError};
+//! use amoc::user_rate::UserRate;
 //! use amoc::users::UserContext;
 //!
 //! struct Idle;
@@ -26,7 +27,7 @@
 //!
 //! # actix_rt::System::new().block_on(async {
 //! let app = App::builder().scenario(Idle).shards(2).start().await.unwrap();
-//! let settings = vec![("user_rate".to_owned(), "infinity".into())];
+//! let settings = vec![UserRate::Infinity.setting()];
 //! app.controller().run("idle", 10, settings).await.unwrap();
 //! app.shutdown().await;
 //! # });
@@ -42,15 +43,13 @@ use actix_rt::Arbiter;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, EnvSource, ProcessEnv};
-use crate::controller::{
-    Controller, ControllerLoop, ErasedScenario, Registered, ShardSlots, Shared,
-};
+use crate::controller::{Controller, ControllerLoop, ErasedScenario, Registered, Shared};
 use crate::coordinator::Coordinators;
 use crate::scenario::Scenario;
 use crate::supervisor::SupervisorRef;
 use crate::telemetry::{Telemetry, DEFAULT_REPORT_PERIOD};
 use crate::throttle::Throttles;
-use crate::users::ShardCounters;
+use crate::users::{UserCounters, Users};
 
 mod tree;
 
@@ -71,7 +70,10 @@ pub enum BuildError {
     NoShards,
     /// The supervision tree did not start.
     #[error("cannot start the app: {0}")]
-    Start(String),
+    Start(#[source] crate::supervisor::SupervisorStartError),
+    /// The root supervisor started but reported it ignored its start (never expected).
+    #[error("cannot start the app: the root supervisor ignored its start")]
+    Ignored,
 }
 
 /// Builds an [`App`].
@@ -151,9 +153,7 @@ impl AppBuilder {
         let throttles = Throttles::new(telemetry.clone());
         let coordinators = Coordinators::new(telemetry.clone());
         let arbiters: Vec<Arbiter> = (0..self.shards).map(|_| Arbiter::new()).collect();
-        let counters: Vec<Arc<ShardCounters>> = (0..self.shards)
-            .map(|_| Arc::new(ShardCounters::default()))
-            .collect();
+        let counters = UserCounters::new(self.shards);
         let shared = Arc::new(Shared::new(counters.clone()));
         let (first_tx, _) = mpsc::unbounded_channel();
         let inbox = Arc::new(Mutex::new(first_tx));
@@ -164,12 +164,12 @@ impl AppBuilder {
             throttles: throttles.clone(),
             coordinators: coordinators.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
-            counters,
+            counters: counters.shards().to_vec(),
             removal_grace: self.removal_grace,
             controller: ControllerLoop {
                 shared: shared.clone(),
                 scenarios: Arc::new(self.scenarios),
-                shards: ShardSlots::new(Vec::with_capacity(self.shards)),
+                users: Users::new(counters.clone()),
                 telemetry: telemetry.clone(),
                 config: config.clone(),
                 throttles: throttles.clone(),

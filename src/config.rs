@@ -105,7 +105,6 @@ mod report;
 mod resolve;
 mod spec;
 mod update;
-mod user_rate;
 mod view;
 
 use std::sync::{Arc, Mutex};
@@ -123,7 +122,6 @@ pub use spec::{
     Param, ParamDecl, ParamSpec, ParamValue, Update, UpdateFn, UpdateKind, Verdict, Verification,
     VerificationKind, VerifyFn,
 };
-pub use user_rate::{user_rate_param, UserRate, DEFAULT_USER_RATE, USER_RATE};
 pub use view::ConfigView;
 
 use crate::telemetry::Telemetry;
@@ -244,7 +242,7 @@ impl Config {
     }
 
     fn actor(&self) -> Result<Addr<ConfigActor>, ConfigError> {
-        let slot = self.shared.actor.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = crate::sync::lock(&self.shared.actor);
         match &*slot {
             Some(a) if a.connected() => Ok(a.clone()),
             _ => Err(ConfigError::Down),
@@ -252,7 +250,7 @@ impl Config {
     }
 
     pub(crate) fn set_actor(&self, addr: Option<Addr<ConfigActor>>) {
-        *self.shared.actor.lock().unwrap_or_else(|e| e.into_inner()) = addr;
+        *crate::sync::lock(&self.shared.actor) = addr;
     }
 
     pub(crate) fn table(&self) -> &Table {

@@ -27,16 +27,15 @@ mod run;
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::ConfigError;
-use crate::users::{ShardCounters, UserCounts};
+use crate::users::{UserCounters, UserCounts};
 use crate::Value;
 
 pub(crate) use actor::ControllerActor;
 pub(crate) use registry::{ErasedScenario, Registered};
-pub use run::USER_RATE_THROTTLE;
-pub(crate) use run::{ControllerLoop, Request, ShardSlots};
+pub(crate) use run::{ControllerLoop, Request};
 
 /// The controller's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -80,7 +79,7 @@ pub enum ControllerError {
     Config(#[from] ConfigError),
     /// The scenario's `init` failed.
     #[error("scenario init failed: {0}")]
-    InitFailed(String),
+    InitFailed(#[source] InitError),
     /// A count of 0, or one that overflows the id space.
     #[error("invalid user count")]
     InvalidCount,
@@ -109,10 +108,32 @@ pub enum ControllerError {
     NoSuchUser(u64),
     /// The `user_rate` throttle could not be started.
     #[error("user rate throttle: {0}")]
-    Throttle(String),
+    Throttle(#[source] crate::throttle::ThrottleError),
     /// The controller is not running.
     #[error("controller is not running")]
     Down,
+}
+
+/// Why a scenario's `init` failed: the scenario's error (its `source()`), or a panic.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InitError {
+    /// `init` returned an error.
+    #[error("{0}")]
+    Error(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// `init` panicked with this message.
+    #[error("panicked: {0}")]
+    Panicked(String),
+}
+
+impl PartialEq for InitError {
+    /// Same variant and same message (the scenario's errors need not be comparable).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (InitError::Error(a), InitError::Error(b)) => a.to_string() == b.to_string(),
+            (InitError::Panicked(a), InitError::Panicked(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Ids allocated by an add: `first..=last`.
@@ -164,12 +185,26 @@ pub(crate) struct Record {
     pub(crate) error: Option<String>,
 }
 
+impl Record {
+    /// No run yet.
+    pub(crate) fn idle() -> Self {
+        Self {
+            kind: StatusKind::Idle,
+            scenario: None,
+            highest: 0,
+            started_at: None,
+            error: None,
+        }
+    }
+}
+
 /// The run state that outlives a controller restart.
 pub(crate) struct Shared {
-    pub(crate) record: Mutex<Record>,
-    pub(crate) counters: Vec<Arc<ShardCounters>>,
+    record: Mutex<Record>,
+    /// The state, published on every change (the record keeps the rest).
+    kind: watch::Sender<StatusKind>,
+    pub(crate) counters: UserCounters,
     run: Mutex<Option<run::ActiveRunSlot>>,
-    factory: Mutex<Option<Arc<dyn crate::users::actor::UserFactory>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -181,42 +216,41 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(counters: Vec<Arc<ShardCounters>>) -> Self {
+    pub(crate) fn new(counters: UserCounters) -> Self {
         Self {
-            record: Mutex::new(Record {
-                kind: StatusKind::Idle,
-                scenario: None,
-                highest: 0,
-                started_at: None,
-                error: None,
-            }),
+            record: Mutex::new(Record::idle()),
+            kind: watch::Sender::new(StatusKind::Idle),
             counters,
             run: Mutex::new(None),
-            factory: Mutex::new(None),
         }
     }
 
     /// The active run, if any.
     pub(crate) fn run(&self) -> std::sync::MutexGuard<'_, Option<run::ActiveRunSlot>> {
-        self.run.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The user factory of the active run (a restarted shard asks for it).
-    pub(crate) fn factory(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Option<Arc<dyn crate::users::actor::UserFactory>>> {
-        self.factory.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.run)
     }
 
     pub(crate) fn record(&self) -> std::sync::MutexGuard<'_, Record> {
-        self.record.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.record)
+    }
+
+    /// Changes the record, then publishes its state to the waiters.
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Record)) {
+        let kind = {
+            let mut r = self.record();
+            f(&mut r);
+            r.kind
+        };
+        self.kind
+            .send_if_modified(|k| std::mem::replace(k, kind) != kind);
+    }
+
+    pub(crate) fn kind(&self) -> StatusKind {
+        *self.kind.borrow()
     }
 
     pub(crate) fn counts(&self) -> UserCounts {
-        self.counters
-            .iter()
-            .map(|c| c.read())
-            .fold(UserCounts::default(), |a, b| a + b)
+        self.counters.read()
     }
 }
 
@@ -250,7 +284,7 @@ impl Controller {
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
     ) -> Result<T, ControllerError> {
         let (tx, rx) = oneshot::channel();
-        let inbox = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let inbox = crate::sync::lock(&self.tx).clone();
         inbox.send(make(tx)).map_err(|_| ControllerError::Down)?;
         rx.await.map_err(|_| ControllerError::Down)
     }
@@ -352,15 +386,34 @@ impl Controller {
         Ok(())
     }
 
-    /// Waits until the state is `Finished` (or `Idle`/`Error`), polling every 10 ms.
+    /// Waits until the state is `Finished` (or `Idle`/`Error`): no run is going on.
     pub async fn wait_finished(&self) -> StatusKind {
-        loop {
-            let kind = self.shared.record().kind;
-            if !matches!(kind, StatusKind::Running | StatusKind::Terminating) {
-                return kind;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        self.wait_status(|k| !matches!(k, StatusKind::Running | StatusKind::Terminating))
+            .await
+    }
+
+    /// Waits until the state satisfies `pred` (checked now and on every change); returns it.
+    ///
+    /// ```
+    /// # use amoc::app::App;
+    /// # use amoc::controller::StatusKind;
+    /// # actix_rt::System::new().block_on(async {
+    /// let app = App::builder().start().await.unwrap();
+    /// let kind = app.controller().wait_status(|k| k == StatusKind::Idle).await;
+    /// assert_eq!(kind, StatusKind::Idle);
+    /// # app.shutdown().await;
+    /// # });
+    /// ```
+    pub async fn wait_status(&self, mut pred: impl FnMut(StatusKind) -> bool) -> StatusKind {
+        let mut rx = self.shared.kind.subscribe();
+        // The sender lives in `self.shared`: `wait_for` only fails if it were dropped.
+        let found = rx.wait_for(|k| pred(*k)).await.map(|k| *k);
+        found.unwrap_or_else(|_| self.shared.kind())
+    }
+
+    /// The users' counters: read them, or await a condition on them.
+    pub fn users(&self) -> &UserCounters {
+        &self.shared.counters
     }
 
     /// The current state and counters; never waits on the controller or users.

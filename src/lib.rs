@@ -12,9 +12,11 @@ pub mod controller;
 pub mod coordinator;
 pub mod scenario;
 pub mod supervisor;
+mod sync;
 pub mod task;
 pub mod telemetry;
 pub mod throttle;
+pub mod user_rate;
 pub mod users;
 
 pub use serde_json::Value;

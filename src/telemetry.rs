@@ -180,7 +180,7 @@ impl Telemetry {
     }
 
     fn actor(&self) -> Result<Addr<TelemetryActor>, TelemetryError> {
-        let slot = self.actor.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = crate::sync::lock(&self.actor);
         match &*slot {
             Some(a) if a.connected() => Ok(a.clone()),
             _ => Err(TelemetryError::Down),
@@ -188,11 +188,11 @@ impl Telemetry {
     }
 
     fn set_actor(&self, addr: Option<Addr<TelemetryActor>>) {
-        *self.actor.lock().unwrap_or_else(|e| e.into_inner()) = addr;
+        *crate::sync::lock(&self.actor) = addr;
     }
 
     fn clear_actor(&self, addr: &Addr<TelemetryActor>) {
-        let mut slot = self.actor.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = crate::sync::lock(&self.actor);
         if slot.as_ref() == Some(addr) {
             *slot = None;
         }
@@ -263,7 +263,7 @@ impl Telemetry {
             let slot = slot.clone();
             let telemetry = self.clone();
             move |exit: TaskExit| {
-                let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+                let mut s = crate::sync::lock(&slot);
                 match std::mem::replace(&mut *s, ExitSlot::Exited(exit.clone())) {
                     ExitSlot::Attached(queue) => {
                         drop(s);
@@ -289,7 +289,7 @@ impl Telemetry {
             abort.abort();
             return Err(e);
         }
-        let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = crate::sync::lock(&slot);
         match std::mem::replace(&mut *s, ExitSlot::Attached(queue.clone())) {
             ExitSlot::Exited(exit) => {
                 drop(s);

@@ -23,19 +23,25 @@
 
 pub(crate) mod actor;
 mod context;
+mod counters;
 mod inbox;
 mod life;
+pub(crate) mod policy;
+mod pool;
 mod shard;
 mod slot;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use actor::Deliver;
 pub use context::{UserContext, UserRef};
+pub(crate) use counters::decrement;
+pub use counters::{ShardCounters, UserCounters, UserCounts};
 pub use inbox::Received;
-pub use shard::{Candidates, MarkForRemoval, SpawnUsers, StopAll, StopUser};
-pub(crate) use shard::{ShardRun, UserShard};
+pub use policy::shard_of;
+pub use pool::NoSuchUser;
+pub(crate) use pool::Users;
+pub(crate) use shard::UserShard;
 
 /// A user's id: from 1 in each run, allocated in increasing order, never reused in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,88 +62,4 @@ pub enum SendError<M> {
     /// The user has ended.
     #[error("user is gone")]
     UserGone(M),
-}
-
-/// Counts of users by state, summed over shards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct UserCounts {
-    /// Waiting for a user-rate permit.
-    pub waiting: u64,
-    /// Running `start`.
-    pub running: u64,
-    /// Running and asked to stop.
-    pub stopping: u64,
-    /// Ended normally.
-    pub ended: u64,
-    /// Ended with an error or a panic.
-    pub crashed: u64,
-    /// Aborted while running (forced removal or stop).
-    pub killed: u64,
-    /// Cancelled while waiting.
-    pub cancelled: u64,
-}
-
-/// One shard's counters, written by its arbiter, read by anyone.
-#[derive(Debug, Default)]
-pub struct ShardCounters {
-    pub(crate) waiting: AtomicU64,
-    pub(crate) running: AtomicU64,
-    pub(crate) stopping: AtomicU64,
-    pub(crate) ended: AtomicU64,
-    pub(crate) crashed: AtomicU64,
-    pub(crate) killed: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
-}
-
-impl ShardCounters {
-    /// A consistent-enough reading (each counter read once).
-    pub fn read(&self) -> UserCounts {
-        let r = |a: &AtomicU64| a.load(Ordering::Acquire);
-        UserCounts {
-            waiting: r(&self.waiting),
-            running: r(&self.running),
-            stopping: r(&self.stopping),
-            ended: r(&self.ended),
-            crashed: r(&self.crashed),
-            killed: r(&self.killed),
-            cancelled: r(&self.cancelled),
-        }
-    }
-
-    pub(crate) fn reset(&self) {
-        for a in [
-            &self.waiting,
-            &self.running,
-            &self.stopping,
-            &self.ended,
-            &self.crashed,
-            &self.killed,
-            &self.cancelled,
-        ] {
-            a.store(0, Ordering::Release);
-        }
-    }
-}
-
-impl std::ops::Add for UserCounts {
-    type Output = UserCounts;
-    fn add(self, o: UserCounts) -> UserCounts {
-        UserCounts {
-            waiting: self.waiting + o.waiting,
-            running: self.running + o.running,
-            stopping: self.stopping + o.stopping,
-            ended: self.ended + o.ended,
-            crashed: self.crashed + o.crashed,
-            killed: self.killed + o.killed,
-            cancelled: self.cancelled + o.cancelled,
-        }
-    }
-}
-
-/// Decrements without wrapping below zero (a broken invariant is logged, not propagated).
-pub(crate) fn decrement(a: &AtomicU64, what: &str) {
-    let res = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
-    if res.is_err() {
-        tracing::error!(counter = what, "user counter would go below zero");
-    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use amoc::app::App;
 use amoc::controller::StatusKind;
 use amoc::supervisor::{ChildRef, SupervisorRef};
-use common::app::{builder, eventually, infinity};
+use common::app::{builder, infinity, users_until};
 use common::scenarios::*;
 
 async fn app() -> App {
@@ -67,12 +67,12 @@ async fn a_killed_shard_restarts_empty_and_the_run_goes_on() {
     let app = app().await;
     let c = app.controller();
     c.run("idle", 10, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 10).await;
+    users_until(c, |u| u.running == 10).await;
     let users = SupervisorRef::from_child(&child(app.supervisor(), "users").await).unwrap();
     let shard0 = child(&users, "shard_0").await;
     shard0.kill();
     // Its 5 users (odd ids) are killed with it; the other shard's 5 keep running.
-    eventually(|| c.status().users.killed == 5).await;
+    users_until(c, |u| u.killed == 5).await;
     assert_eq!(c.status().users.running, 5);
     assert!(
         restarted_child(&users, "shard_0", &shard0).await,
@@ -80,7 +80,7 @@ async fn a_killed_shard_restarts_empty_and_the_run_goes_on() {
     );
     // The restarted shard serves the run: new users on both shards start.
     c.add_users(4).await.unwrap();
-    eventually(|| c.status().users.running == 9).await;
+    users_until(c, |u| u.running == 9).await;
     assert_eq!(c.status().kind, StatusKind::Running);
     app.shutdown().await;
 }
@@ -90,7 +90,7 @@ async fn a_killed_controller_restarts_and_keeps_the_run() {
     let app = app().await;
     let c = app.controller();
     c.run("idle", 4, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 4).await;
+    users_until(c, |u| u.running == 4).await;
     let controller = child(app.supervisor(), "controller").await;
     controller.kill();
     assert!(
@@ -99,7 +99,7 @@ async fn a_killed_controller_restarts_and_keeps_the_run() {
     );
     assert_eq!(c.status().kind, StatusKind::Running);
     assert_eq!(c.add_users(2).await.map(|r| (r.first, r.last)), Ok((5, 6)));
-    eventually(|| c.status().users.running == 6).await;
+    users_until(c, |u| u.running == 6).await;
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     app.shutdown().await;
@@ -112,7 +112,7 @@ async fn shutdown_ends_the_run_and_calls_terminate_once() {
     let app = builder().scenario(scenario).start().await.unwrap();
     let c = app.controller().clone();
     c.run("idle", 5, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 5).await;
+    users_until(&c, |u| u.running == 5).await;
     app.shutdown().await;
     assert_eq!(terminated.load(std::sync::atomic::Ordering::SeqCst), 1);
     let u = c.status().users;
@@ -129,7 +129,7 @@ async fn throttles_and_coordinators_live_under_the_root() {
     app.coordinators().start("c", plan(), None).unwrap();
     let throttles = child(app.supervisor(), "throttles").await;
     assert_eq!(app.coordinators().supervised().await, Some(1));
-    eventually(|| app.coordinators().names() == ["c"]).await;
+    assert_eq!(app.coordinators().names(), ["c"]);
     // A killed throttles supervisor is restarted by the root (rest_for_one: the later
     // children restart too); its throttles are gone, and new ones can be started.
     throttles.kill();

@@ -3,15 +3,17 @@
 use std::collections::HashMap;
 
 use amoc::config::{
-    parse_value, user_rate_param, Config, ConfigError, Declarations, FailureReason, MapEnv,
-    ParamDecl, ParamSpec, UserRate, USER_RATE,
+    parse_value, Config, ConfigError, Declarations, FailureReason, MapEnv, ParamDecl, ParamSpec,
 };
 use amoc::telemetry::{names, test::Recorder, EventPattern, Telemetry};
+use amoc::user_rate::{declaration, UserRate, USER_RATE};
 use amoc::Value;
 use proptest::prelude::*;
 use serde_json::json;
 
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+#[path = "common/timeout.rs"]
+mod timeout;
+use timeout::TIMEOUT;
 
 fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -202,7 +204,7 @@ async fn wrong_type_from_the_environment_is_a_verification_failure() {
 
 #[actix_rt::test]
 async fn amoc_user_rate_infinity_is_unlimited() {
-    let params = vec![user_rate_param(|_, _| {})];
+    let params = vec![declaration(|_, _| {})];
     let env = MapEnv::new().with("AMOC_USER_RATE", "infinity");
     let (config, r) = resolve_with(env, params).await;
     assert_eq!(r, Ok(()));
@@ -212,17 +214,17 @@ async fn amoc_user_rate_infinity_is_unlimited() {
 
 #[actix_rt::test]
 async fn amoc_user_rate_default_and_integer() {
-    let (config, _) = resolve_with(MapEnv::new(), vec![user_rate_param(|_, _| {})]).await;
+    let (config, _) = resolve_with(MapEnv::new(), vec![declaration(|_, _| {})]).await;
     assert_eq!(USER_RATE.get(&config.view()), Ok(UserRate::PerMinute(1200)));
     let env = MapEnv::new().with("AMOC_USER_RATE", "0");
-    let (config, _) = resolve_with(env, vec![user_rate_param(|_, _| {})]).await;
+    let (config, _) = resolve_with(env, vec![declaration(|_, _| {})]).await;
     assert_eq!(USER_RATE.get(&config.view()), Ok(UserRate::PerMinute(0)));
 }
 
 #[actix_rt::test]
 async fn amoc_user_rate_negative_fails_verification() {
     let env = MapEnv::new().with("AMOC_USER_RATE", "-1");
-    let (_, r) = resolve_with(env, vec![user_rate_param(|_, _| {})]).await;
+    let (_, r) = resolve_with(env, vec![declaration(|_, _| {})]).await;
     let Err(ConfigError::VerificationFailed(f)) = r else {
         panic!("unexpected {r:?}")
     };

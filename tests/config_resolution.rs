@@ -5,10 +5,11 @@ mod config_support;
 use std::sync::{Arc, Mutex};
 
 use amoc::config::{
-    Config, ConfigError, Declarations, FailureReason, GetError, MapEnv, ParamSpec, UserRate,
-    Verdict, VerificationFailure, USER_RATE,
+    Config, ConfigError, Declarations, FailureReason, GetError, MapEnv, ParamSpec, Verdict,
+    VerificationFailure,
 };
 use amoc::telemetry::{names, EventPattern, Telemetry};
+use amoc::user_rate::{UserRate, USER_RATE};
 use amoc::Value;
 use config_support::{settings, Fixture, QUIET, TIMEOUT};
 use serde_json::json;

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use amoc::config::{
-    Config, ConfigError, Declarations, FailureReason, MapEnv, ParamSpec, UserRate,
-    VerificationFailure, USER_RATE,
+    Config, ConfigError, Declarations, FailureReason, MapEnv, ParamSpec, VerificationFailure,
 };
 use amoc::telemetry::Telemetry;
+use amoc::user_rate::{UserRate, USER_RATE};
 use config_support::{pair, settings, Fixture, TIMEOUT};
 use serde_json::json;
 

@@ -5,9 +5,10 @@ mod common;
 use std::time::Duration;
 
 use amoc::app::App;
-use amoc::controller::{ControllerError, StatusKind, StopOutcome, UserRange};
+use amoc::controller::{ControllerError, InitError, StatusKind, StopOutcome, UserRange};
+use amoc::user_rate::UserRate;
 use amoc::Value;
-use common::app::{builder, eventually, infinity};
+use common::app::{builder, infinity, users_never, users_until, value_until};
 use common::scenarios::*;
 
 async fn app() -> App {
@@ -46,7 +47,7 @@ async fn start_scenario_check_status_and_add_users() {
             last: 15
         })
     );
-    eventually(|| c.status().users.running == 15).await;
+    users_until(c, |u| u.running == 15).await;
     assert_eq!(c.status().highest_user_id, 15);
     app.shutdown().await;
 }
@@ -56,7 +57,7 @@ async fn stop_running_scenario_with_users_eventually_terminates() {
     let app = app().await;
     let c = app.controller();
     c.run("idle", 20, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 20).await;
+    users_until(c, |u| u.running == 20).await;
     let out = c.stop_scenario().await.unwrap();
     assert!(matches!(
         out,
@@ -136,9 +137,15 @@ async fn scenario_with_failing_init_fails() {
         ("fail_init".to_owned(), Value::from(true)),
     ];
     let err = c.start_scenario("configured", settings).await.unwrap_err();
-    assert_eq!(
+    assert!(matches!(
         err,
-        ControllerError::InitFailed("init failed on purpose".into())
+        ControllerError::InitFailed(InitError::Error(_))
+    ));
+    // The scenario's own error stays reachable as the cause.
+    let cause = std::error::Error::source(&err).and_then(|e| e.source());
+    assert_eq!(
+        cause.map(|e| e.to_string()).as_deref(),
+        Some("init failed on purpose")
     );
     assert_eq!(c.status().kind, StatusKind::Error);
     assert!(
@@ -159,7 +166,7 @@ async fn add_user_ranges() {
         c.add_user_range(6, 10).await,
         Ok(UserRange { first: 6, last: 10 })
     );
-    eventually(|| c.status().users.running == 5).await;
+    users_until(c, |u| u.running == 5).await;
     assert_eq!(c.status().highest_user_id, 10);
     assert_eq!(
         c.add_user_range(5, 12).await,
@@ -196,13 +203,13 @@ async fn killing_users_is_correct() {
     let app = app().await;
     let c = app.controller();
     c.run("idle", 200, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 200).await;
+    users_until(c, |u| u.running == 200).await;
     assert_eq!(c.remove_users(1, true).await, Ok(1));
-    eventually(|| c.status().users.running == 199).await;
+    users_until(c, |u| u.running == 199).await;
     assert_eq!(c.remove_users(120, true).await, Ok(120));
-    eventually(|| c.status().users.running == 79).await;
+    users_until(c, |u| u.running == 79).await;
     assert_eq!(c.remove_users(999, false).await, Ok(79));
-    eventually(|| c.status().users.running == 0).await;
+    users_until(c, |u| u.running == 0).await;
     assert_eq!(c.remove_users(5, true).await, Ok(0));
     let s = c.status();
     assert_eq!(
@@ -227,7 +234,7 @@ async fn stop_running_scenario_with_users_stays_in_terminating() {
     let app = app().await;
     let c = app.controller();
     c.run("stubborn", 10, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 10).await;
+    users_until(c, |u| u.running == 10).await;
     assert_eq!(c.stop_scenario().await, Ok(StopOutcome::Terminating));
     assert_eq!(c.status().kind, StatusKind::Terminating);
     assert_eq!(
@@ -247,12 +254,11 @@ async fn stop_running_scenario_with_users_stays_in_terminating() {
 async fn user_rate_equal_zero_starts_no_users() {
     let app = app().await;
     let c = app.controller();
-    c.run("idle", 1000, vec![("user_rate".into(), Value::from(0))])
+    c.run("idle", 1000, vec![UserRate::PerMinute(0).setting()])
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    eventually(|| c.status().users.waiting == 1000).await;
-    assert_eq!(c.status().users.running, 0);
+    users_until(c, |u| u.waiting == 1000).await;
+    users_never(c, Duration::from_millis(100), |u| u.running > 0).await;
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     let u = c.status().users;
@@ -265,7 +271,7 @@ async fn user_rate_equal_infinity_starts_all_users_at_once() {
     let app = app().await;
     let c = app.controller();
     c.run("idle", 1000, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 1000).await;
+    users_until(c, |u| u.running == 1000).await;
     app.shutdown().await;
 }
 
@@ -274,16 +280,16 @@ async fn soft_removal_of_users_that_ignore_it_then_forced() {
     let app = app().await;
     let c = app.controller();
     c.run("stubborn", 2, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 2).await;
+    users_until(c, |u| u.running == 2).await;
     assert_eq!(c.remove_users(10, false).await, Ok(2));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    users_never(c, Duration::from_millis(100), |u| u.running < 2).await;
     assert_eq!(
         (c.status().users.running, c.status().users.stopping),
         (2, 2)
     );
     assert_eq!(c.remove_users(10, false).await, Ok(0), "already asked");
     assert_eq!(c.remove_users(10, true).await, Ok(2));
-    eventually(|| c.status().users.running == 0).await;
+    users_until(c, |u| u.running == 0).await;
     assert_eq!(c.status().users.killed, 2);
     app.shutdown().await;
 }
@@ -293,7 +299,7 @@ async fn two_immediate_soft_removals_pick_distinct_users() {
     let app = app().await;
     let c = app.controller();
     c.run("stubborn", 10, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 10).await;
+    users_until(c, |u| u.running == 10).await;
     let (a, b) = tokio::join!(c.remove_users(3, false), c.remove_users(3, false));
     assert_eq!((a, b), (Ok(3), Ok(3)));
     assert_eq!(c.status().users.stopping, 6);
@@ -308,7 +314,7 @@ async fn start_and_then_stop_can_rerun_and_reset() {
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     c.run("idle", 3, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 3).await;
+    users_until(c, |u| u.running == 3).await;
     assert_eq!(
         c.status().highest_user_id,
         3,
@@ -344,7 +350,7 @@ async fn crashing_users_do_not_disturb_the_others() {
         .collect();
     kinds.sort_by_key(|k| k.to_string());
     assert_eq!(kinds, [Value::from("error"), Value::from("panic")]);
-    eventually(|| c.status().users.crashed == 2).await;
+    users_until(c, |u| u.crashed == 2).await;
     let s = c.status();
     assert_eq!((s.kind, s.users.running), (StatusKind::Running, 1));
     app.shutdown().await;
@@ -356,35 +362,24 @@ async fn users_message_each_other_and_see_stop_requests() {
     let app = builder().scenario(scenario.clone()).start().await.unwrap();
     let c = app.controller();
     c.run("mailboxes", 4, infinity()).await.unwrap();
-    eventually(|| scenario.refs.lock().unwrap().len() == 4).await;
-    let three = scenario.refs.lock().unwrap()[&3].clone();
+    value_until(&scenario.refs, |refs| refs.len() == 4).await;
+    let three = scenario.refs.borrow()[&3].clone();
     assert_eq!(three.user_id().0, 3);
     three.send("hello from 4".into()).await.unwrap();
-    eventually(|| {
-        scenario
-            .got
-            .lock()
-            .unwrap()
-            .contains(&(3, "hello from 4".into()))
+    value_until(&scenario.got, |got| {
+        got.contains(&(3, "hello from 4".into()))
     })
     .await;
     c.stop_user(3, false).await.unwrap();
-    eventually(|| {
-        scenario
-            .got
-            .lock()
-            .unwrap()
-            .contains(&(3, "stop requested".into()))
+    value_until(&scenario.got, |got| {
+        got.contains(&(3, "stop requested".into()))
     })
     .await;
-    eventually(|| c.status().users.running == 3).await;
-    eventually(|| {
-        matches!(
-            three.try_send("late".into()),
-            Err(amoc::users::SendError::UserGone(_))
-        )
-    })
-    .await;
+    users_until(c, |u| u.running == 3).await;
+    assert!(matches!(
+        three.try_send("late".into()),
+        Err(amoc::users::SendError::UserGone(_))
+    ));
     assert_eq!(
         c.stop_user(3, false).await,
         Err(ControllerError::NoSuchUser(3))
@@ -403,7 +398,7 @@ async fn force_remove_removes_first_started_ids() {
     c.start_scenario("idle", infinity()).await.unwrap();
     for i in 1..=50 {
         c.add_users(1).await.unwrap();
-        eventually(|| c.status().users.running == i).await;
+        users_until(c, |u| u.running == i).await;
     }
     let mut rec = amoc::telemetry::test::Recorder::attach(
         app.telemetry(),
@@ -421,7 +416,7 @@ async fn force_remove_removes_first_started_ids() {
         .collect();
     ids.sort();
     assert_eq!(ids, (1..=10).collect::<Vec<_>>());
-    eventually(|| c.status().users.running == 40).await;
+    users_until(c, |u| u.running == 40).await;
     assert_eq!(c.status().highest_user_id, 50);
     app.shutdown().await;
 }
@@ -445,7 +440,7 @@ async fn adds_beyond_max_users_are_refused() {
         })
     );
     assert_eq!(c.add_users(600).await.map(|r| r.last), Ok(600));
-    eventually(|| c.status().users.running == 600).await;
+    users_until(c, |u| u.running == 600).await;
     assert!(matches!(
         c.add_users(600).await,
         Err(ControllerError::TooManyUsers { live: 600, .. })
@@ -461,13 +456,13 @@ async fn adds_beyond_max_users_are_refused() {
 async fn stopping_one_of_many_waiting_users_cancels_only_it() {
     let app = app().await;
     let c = app.controller();
-    let zero_rate = vec![("user_rate".into(), Value::from(0))];
+    let zero_rate = vec![UserRate::PerMinute(0).setting()];
     c.run("idle", 200_000, zero_rate).await.unwrap();
     // 100 000 per shard take several turns to spawn: the last ids are likely still pending.
     assert_eq!(c.stop_user(200_000, false).await, Ok(()));
     assert_eq!(c.stop_user(150_001, false).await, Ok(()));
-    eventually(|| c.status().users.cancelled == 2).await;
-    eventually(|| c.status().users.waiting == 199_998).await;
+    users_until(c, |u| u.cancelled == 2).await;
+    users_until(c, |u| u.waiting == 199_998).await;
     assert_eq!(c.remove_users(1, false).await, Ok(0), "nobody runs");
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);

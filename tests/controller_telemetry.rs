@@ -15,7 +15,7 @@ use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{names, Event, EventPattern};
 use amoc::users::{Received, UserContext};
 use amoc::Value;
-use common::app::{builder, eventually, infinity};
+use common::app::{builder, infinity, users_until};
 use common::scenarios::*;
 use common::TIMEOUT;
 
@@ -114,7 +114,7 @@ async fn stop_runs_terminate_once_in_its_span_and_leaves_no_user_behind() {
     let app = app_with(holder).await;
     let c = app.controller();
     c.run("holder", 30, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 30).await;
+    users_until(c, |u| u.running == 30).await;
     // Ours, the scenario's, and one per user future.
     assert_eq!(Arc::strong_count(&alive), 2 + 30, "30 user futures hold it");
     let mut rec = Recorder::attach(
@@ -170,7 +170,7 @@ async fn panicking_terminate_is_reported_and_the_run_finishes() {
     .await
     .unwrap();
     c.run("holder", 5, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 5).await;
+    users_until(c, |u| u.running == 5).await;
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     let ev = rec.take(1, TIMEOUT).await;
@@ -179,7 +179,7 @@ async fn panicking_terminate_is_reported_and_the_run_finishes() {
     assert!(reason.contains("terminate panics on purpose"), "{reason}");
     // The controller survived it: a new run starts.
     c.run("idle", 3, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 3).await;
+    users_until(c, |u| u.running == 3).await;
     app.shutdown().await;
 }
 
@@ -188,7 +188,7 @@ async fn removals_emit_controller_users_with_type_remove() {
     let app = app_with(Holder::default()).await;
     let c = app.controller();
     c.run("idle", 20, infinity()).await.unwrap();
-    eventually(|| c.status().users.running == 20).await;
+    users_until(c, |u| u.running == 20).await;
     let mut rec = Recorder::attach(
         app.telemetry(),
         [EventPattern::from(&names::CONTROLLER_USERS)],
@@ -203,7 +203,7 @@ async fn removals_emit_controller_users_with_type_remove() {
         ev[0].measurements.get("count").map(|n| n.as_f64()),
         Some(5.0)
     );
-    eventually(|| c.status().users.running == 15).await;
+    users_until(c, |u| u.running == 15).await;
     app.shutdown().await;
 }
 
@@ -215,7 +215,7 @@ async fn removing_100_takes_the_100_oldest_started() {
     // Three waves, each running before the next starts: the first wave is the oldest.
     for wave in 1..=3 {
         c.add_users(100).await.unwrap();
-        eventually(|| c.status().users.running == wave * 100).await;
+        users_until(c, |u| u.running == wave * 100).await;
     }
     let mut rec = Recorder::attach(
         app.telemetry(),
@@ -231,7 +231,7 @@ async fn removing_100_takes_the_100_oldest_started() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, (1..=100).collect::<Vec<_>>());
-    eventually(|| c.status().users.running == 200).await;
+    users_until(c, |u| u.running == 200).await;
     rec.assert_no_event(Duration::from_millis(100)).await;
     app.shutdown().await;
 }

@@ -78,6 +78,12 @@ fn check(calls: &Calls, label: &str, n: usize, k: usize, e: EventKind, base: u32
     assert_eq!(got, want, "item {label}");
 }
 
+/// Lets `d` go by on the test's paused clock (it jumps ahead once every task is idle), so
+/// coordinator timeouts of seconds take no real time.
+async fn elapse(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
 async fn setup() -> (Coordinators, Calls, Telemetry) {
     let t = Telemetry::new();
     t.start();
@@ -260,6 +266,7 @@ async fn execute_plan_without_timeout() {
 
 #[actix_rt::test]
 async fn reset_plan_without_timeout() {
+    tokio::time::pause();
     let (c, calls, t) = setup().await;
     let mut rec = Recorder::attach(&t, [EventPattern::prefix(&["amoc", "coordinator"])])
         .await
@@ -276,7 +283,7 @@ async fn reset_plan_without_timeout() {
     c.reset("reset").await.unwrap();
     check_five(&calls, 5, EventKind::Reset, 0);
     calls.lock().unwrap().clear();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    elapse(Duration::from_millis(1500)).await;
     assert!(
         calls.lock().unwrap().is_empty(),
         "reset disarms the timeout"
@@ -318,6 +325,7 @@ async fn reset_plan_without_timeout() {
 
 #[actix_rt::test]
 async fn execute_plan_with_timeout() {
+    tokio::time::pause();
     let (c, calls, t) = setup().await;
     let mut rec = Recorder::attach(&t, [EventPattern::prefix(&["amoc", "coordinator"])])
         .await
@@ -328,7 +336,7 @@ async fn execute_plan_with_timeout() {
         Some(Duration::from_millis(500)),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    elapse(Duration::from_millis(800)).await;
     assert!(
         calls.lock().unwrap().is_empty(),
         "no timeout before the first add"
@@ -336,13 +344,13 @@ async fn execute_plan_with_timeout() {
     for u in 1..=7u32 {
         c.add("timeout", u).unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    elapse(Duration::from_millis(1500)).await;
     check_five(&calls, 7, EventKind::Timeout, 0);
     calls.lock().unwrap().clear();
     for u in 8..=15u32 {
         c.add("timeout", u).unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    elapse(Duration::from_millis(1500)).await;
     check_five(&calls, 8, EventKind::Timeout, 7);
     calls.lock().unwrap().clear();
     c.stop("timeout").await.unwrap();
@@ -442,6 +450,7 @@ async fn unknown_and_stopped_names_are_errors() {
 
 #[actix_rt::test]
 async fn guide_example_five_users() {
+    tokio::time::pause();
     let (c, calls, _t) = setup().await;
     let plan = Plan::from(vec![
         PlanItem::new(Size::Exactly(2), users("A1", &calls)),
@@ -455,7 +464,7 @@ async fn guide_example_five_users() {
     for u in 1..=5u32 {
         c.add("guide", u).unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    elapse(Duration::from_millis(1000)).await;
     use EventKind::*;
     for l in ["A1", "A2"] {
         assert_eq!(

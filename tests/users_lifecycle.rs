@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use amoc::app::App;
@@ -14,16 +14,26 @@ use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::names;
 use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{Event, EventPattern};
+use amoc::user_rate::UserRate;
 use amoc::users::UserContext;
 use amoc::Value;
-use common::app::{builder, infinity};
+use common::app::{builder, infinity, users_until};
 use common::scenarios::Idle;
 use common::TIMEOUT;
+use tokio::sync::watch;
 
-/// Users record `(id, shard)`, then wait for a stop request (or return at once if `quick`).
-#[derive(Default, Clone)]
+/// Users record `(id, shard)`, then wait for a stop request.
+#[derive(Clone)]
 struct Recording {
-    seen: Arc<Mutex<Vec<(u64, usize)>>>,
+    seen: Arc<watch::Sender<Vec<(u64, usize)>>>,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self {
+            seen: Arc::new(watch::Sender::new(Vec::new())),
+        }
+    }
 }
 
 impl Scenario for Recording {
@@ -36,9 +46,8 @@ impl Scenario for Recording {
     }
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push((user.user_id().0, user.shard()));
-        }
+        self.seen
+            .send_modify(|seen| seen.push((user.user_id().0, user.shard())));
         user.stopping().await;
         Ok(())
     }
@@ -84,20 +93,14 @@ async fn app_recording_start_spans() -> (App, Recorder) {
     (app, spans)
 }
 
-/// Polls until `f` holds, at most [`TIMEOUT`].
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not reached within {TIMEOUT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn seen_ids(r: &Recording) -> BTreeSet<u64> {
-    r.seen.lock().unwrap().iter().map(|(id, _)| *id).collect()
+/// Waits until `n` users have recorded themselves; their ids.
+async fn seen_ids(r: &Recording, n: usize) -> BTreeSet<u64> {
+    let mut rx = r.seen.subscribe();
+    let seen = tokio::time::timeout(TIMEOUT, rx.wait_for(|v| v.len() >= n))
+        .await
+        .expect("users recorded in time")
+        .expect("the sender lives in `r`");
+    seen.iter().map(|(id, _)| *id).collect()
 }
 
 fn name_of(e: &Event) -> String {
@@ -114,8 +117,7 @@ async fn run_10_then_add_5_continues_the_ids() {
     let app = app_with(2, &rec).await;
     let c = app.controller();
     c.run(Recording::NAME, 10, infinity()).await.unwrap();
-    eventually("10 users", || seen_ids(&rec).len() == 10).await;
-    assert_eq!(seen_ids(&rec), (1..=10).collect());
+    assert_eq!(seen_ids(&rec, 10).await, (1..=10).collect());
     assert_eq!(
         c.add_users(5).await,
         Ok(UserRange {
@@ -123,8 +125,7 @@ async fn run_10_then_add_5_continues_the_ids() {
             last: 15
         })
     );
-    eventually("15 users", || seen_ids(&rec).len() == 15).await;
-    assert_eq!(seen_ids(&rec), (1..=15).collect());
+    assert_eq!(seen_ids(&rec, 15).await, (1..=15).collect());
     assert_eq!(c.status().highest_user_id, 15);
     app.shutdown().await;
 }
@@ -135,8 +136,8 @@ async fn with_4_shards_user_1_runs_on_shard_0_and_user_6_on_shard_1() {
     let app = app_with(4, &rec).await;
     let c = app.controller();
     c.run(Recording::NAME, 8, infinity()).await.unwrap();
-    eventually("8 users", || seen_ids(&rec).len() == 8).await;
-    let seen = rec.seen.lock().unwrap().clone();
+    assert_eq!(seen_ids(&rec, 8).await.len(), 8);
+    let seen = rec.seen.borrow().clone();
     let shard_of = |id| seen.iter().find(|(i, _)| *i == id).map(|(_, s)| *s);
     assert_eq!(shard_of(1), Some(0));
     assert_eq!(shard_of(6), Some(1));
@@ -151,14 +152,14 @@ async fn all_users_return_and_the_run_goes_on() {
     let app = app_with(2, &Recording::default()).await;
     let c = app.controller();
     c.run(Quick::NAME, 5, infinity()).await.unwrap();
-    eventually("5 ended", || c.status().users.ended == 5).await;
+    users_until(c, |u| u.ended == 5).await;
     let s = c.status();
     assert_eq!(
         (s.kind, s.users.running, s.users.waiting),
         (StatusKind::Running, 0, 0)
     );
     c.add_users(3).await.unwrap();
-    eventually("8 ended", || c.status().users.ended == 8).await;
+    users_until(c, |u| u.ended == 8).await;
     assert_eq!(c.status().kind, StatusKind::Running);
     app.shutdown().await;
 }
@@ -168,7 +169,7 @@ async fn every_start_span_has_scenario_state_and_user_id_and_stop_adds_return() 
     let (app, mut spans) = app_recording_start_spans().await;
     let c = app.controller();
     c.run(Idle::NAME, 3, infinity()).await.unwrap();
-    eventually("3 running", || c.status().users.running == 3).await;
+    users_until(c, |u| u.running == 3).await;
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     let events = spans.take(6, TIMEOUT).await;
@@ -196,11 +197,12 @@ async fn every_start_span_has_scenario_state_and_user_id_and_stop_adds_return() 
 async fn zero_user_rate_keeps_1000_users_waiting_and_stop_cancels_them() {
     let (app, mut spans) = app_recording_start_spans().await;
     let c = app.controller();
-    c.run(Idle::NAME, 1000, vec![("user_rate".into(), Value::from(0))])
+    c.run(Idle::NAME, 1000, vec![UserRate::PerMinute(0).setting()])
         .await
         .unwrap();
-    eventually("1000 waiting", || c.status().users.waiting == 1000).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    users_until(c, |u| u.waiting == 1000).await;
+    // Nobody starts at rate 0: no start span within 100 ms.
+    spans.assert_no_event(Duration::from_millis(100)).await;
     assert_eq!(c.status().users.running, 0);
     assert_eq!(c.status().users.waiting, 1000);
     c.stop_scenario().await.unwrap();
@@ -276,7 +278,7 @@ async fn ten_thousand_users_all_start_with_ids_1_to_10000() {
     assert_eq!(ids.len(), 10_000);
     assert_eq!(ids.first(), Some(&1));
     assert_eq!(ids.last(), Some(&10_000));
-    eventually("10 000 running", || c.status().users.running == 10_000).await;
+    users_until(c, |u| u.running == 10_000).await;
     c.stop_scenario().await.unwrap();
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     assert_eq!(c.status().users.ended, 10_000);

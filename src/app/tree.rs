@@ -33,7 +33,7 @@ use crate::supervisor::{
 };
 use crate::telemetry::{Telemetry, TelemetryActor, SHUTDOWN_FLUSH_TIMEOUT};
 use crate::throttle::Throttles;
-use crate::users::{ShardCounters, ShardRun, UserShard};
+use crate::users::{ShardCounters, UserShard, Users};
 
 /// Everything the tree's start functions need; cloned into each of them.
 pub(super) struct Tree {
@@ -60,17 +60,15 @@ impl Tree {
                 self.arbiters,
                 self.counters,
                 self.removal_grace,
-                self.controller.clone(),
+                self.controller.users.clone(),
             ),
             controller_spec(self.controller, self.inbox, self.removal_grace),
         ];
         let flags = SupFlags::new(Strategy::RestForOne).intensity(1, Duration::from_secs(5));
         let started = Supervisor::start(move || Init::Supervise(flags, specs))
             .await
-            .map_err(|e| BuildError::Start(e.to_string()))?;
-        started
-            .running()
-            .ok_or_else(|| BuildError::Start("root supervisor ignored its start".into()))
+            .map_err(BuildError::Start)?;
+        started.running().ok_or(BuildError::Ignored)
     }
 }
 
@@ -136,13 +134,13 @@ fn users_spec(
     arbiters: Vec<ArbiterHandle>,
     counters: Vec<Arc<ShardCounters>>,
     grace: Duration,
-    controller: ControllerLoop,
+    users: Users,
 ) -> ChildSpec {
     let shards: Vec<ChildSpec> = arbiters
         .into_iter()
         .zip(counters)
         .enumerate()
-        .map(|(i, (arbiter, counters))| shard_spec(i, arbiter, counters, grace, controller.clone()))
+        .map(|(i, (arbiter, counters))| shard_spec(i, arbiter, counters, grace, users.clone()))
         .collect();
     Supervisor::child_spec("users", move || {
         let flags = SupFlags::new(Strategy::OneForOne).intensity(3, Duration::from_secs(10));
@@ -155,23 +153,18 @@ fn shard_spec(
     arbiter: ArbiterHandle,
     counters: Arc<ShardCounters>,
     grace: Duration,
-    controller: ControllerLoop,
+    users: Users,
 ) -> ChildSpec {
     ChildSpec::new(format!("shard_{index}"), move |starter| {
-        let (arbiter, counters, controller) =
-            (arbiter.clone(), counters.clone(), controller.clone());
+        let (arbiter, counters, users) = (arbiter.clone(), counters.clone(), users.clone());
         async move {
             let (addr, handle) = starter
                 .spawn_on(&arbiter, move |_| {
                     UserShard::new(index as u64, counters, grace)
                 })
                 .await?;
-            controller.shards.set(index, addr.clone());
             // A restarted shard serves the current run (its old users were killed with it).
-            let factory = controller.shared.factory().clone();
-            if factory.is_some() {
-                addr.do_send(ShardRun(factory));
-            }
+            users.register(index, addr);
             Ok(Start::Started(handle, None))
         }
     })
@@ -186,7 +179,7 @@ fn controller_spec(
         let (controller, inbox) = (controller.clone(), inbox.clone());
         async move {
             let (tx, rx) = mpsc::unbounded_channel();
-            *inbox.lock().unwrap_or_else(|e| e.into_inner()) = tx.clone();
+            *crate::sync::lock(&inbox) = tx.clone();
             let (_, handle) = starter.spawn_local_trapping(
                 move |cx| ControllerActor::new(cx, controller, tx, rx),
                 |act: &mut ControllerActor, ctx, _reason| act.shut_down(ctx),

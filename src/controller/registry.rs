@@ -7,12 +7,14 @@ use std::sync::Arc;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 
+use super::InitError;
 use crate::config::ParamDecl;
 use crate::metadata;
 use crate::scenario::{RunContext, Scenario, ScenarioError};
 use crate::task::panic_message;
 use crate::telemetry::names;
-use crate::users::actor::{ArcFactory, Gate, RunData, UserFactory};
+use crate::user_rate::Gate;
+use crate::users::actor::{ArcFactory, RunData, UserFactory};
 
 /// A scenario of unknown type.
 pub(crate) trait ErasedScenario: Send + Sync {
@@ -23,7 +25,7 @@ pub(crate) trait ErasedScenario: Send + Sync {
         &self,
         ctx: RunContext,
         gate: Gate,
-    ) -> LocalBoxFuture<'static, Result<Arc<dyn ErasedRun>, String>>;
+    ) -> LocalBoxFuture<'static, Result<Arc<dyn ErasedRun>, InitError>>;
 }
 
 /// A run of a scenario of unknown type.
@@ -48,7 +50,7 @@ impl<S: Scenario> ErasedScenario for Registered<S> {
         &self,
         ctx: RunContext,
         gate: Gate,
-    ) -> LocalBoxFuture<'static, Result<Arc<dyn ErasedRun>, String>> {
+    ) -> LocalBoxFuture<'static, Result<Arc<dyn ErasedRun>, InitError>> {
         let scenario = self.0.clone();
         async move {
             let telemetry = ctx.telemetry().clone();
@@ -64,8 +66,8 @@ impl<S: Scenario> ErasedScenario for Registered<S> {
             });
             let state = match AssertUnwindSafe(spanned).catch_unwind().await {
                 Ok(Ok(state)) => state,
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(panic) => return Err(format!("panicked: {}", panic_message(&*panic))),
+                Ok(Err(e)) => return Err(InitError::Error(Arc::from(e))),
+                Err(panic) => return Err(InitError::Panicked(panic_message(&*panic))),
             };
             let state_debug: Arc<str> = Arc::from(format!("{state:?}"));
             let data = Arc::new(RunData {

@@ -1,28 +1,21 @@
 //! The controller's task: one request at a time, in arrival order.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use actix::Addr;
 use tokio::sync::{mpsc, oneshot};
 
 use super::registry::{ErasedRun, ErasedScenario};
 use super::{ControllerError, Shared, StatusKind, StopOutcome, UserRange};
-use crate::config::{user_rate_param, Config, Declarations, UserRate, USER_RATE};
+use crate::config::{Config, Declarations};
 use crate::coordinator::Coordinators;
 use crate::scenario::RunContext;
 use crate::telemetry::{monotonic_time, names, system_time, Telemetry};
-use crate::throttle::{Reservation, ThrottleConfig, Throttles};
-use crate::users::actor::Gate;
-use crate::users::{
-    Candidates, MarkForRemoval, ShardRun, SpawnUsers, StopAll, StopUser, UserShard,
-};
+use crate::throttle::Throttles;
+use crate::user_rate::{Paced, Pacer};
+use crate::users::policy::{admit, allocate, AddRefused};
+use crate::users::Users;
 use crate::{measurements, metadata, Value};
-
-/// The name of the throttle that paces user start-up.
-pub const USER_RATE_THROTTLE: &str = "user_rate";
 
 type Reply<T> = oneshot::Sender<Result<T, ControllerError>>;
 
@@ -67,7 +60,7 @@ pub(crate) enum Request {
 struct ActiveRun {
     scenario: &'static str,
     run: Arc<dyn ErasedRun>,
-    reservation: Reservation,
+    paced: Paced,
     throttles_before: HashSet<String>,
     coordinators_before: HashSet<String>,
 }
@@ -78,7 +71,7 @@ struct ActiveRun {
 pub(crate) struct ControllerLoop {
     pub(crate) shared: Arc<Shared>,
     pub(crate) scenarios: Arc<HashMap<&'static str, Arc<dyn ErasedScenario>>>,
-    pub(crate) shards: ShardSlots,
+    pub(crate) users: Users,
     pub(crate) telemetry: Telemetry,
     pub(crate) config: Config,
     pub(crate) throttles: Throttles,
@@ -87,44 +80,24 @@ pub(crate) struct ControllerLoop {
     pub(crate) max_users: u64,
 }
 
-/// The user shards' current addresses (a restarted shard replaces its entry).
-#[derive(Debug, Clone)]
-pub(crate) struct ShardSlots(Arc<arc_swap::ArcSwap<Vec<Addr<UserShard>>>>);
-
-impl ShardSlots {
-    pub(crate) fn new(shards: Vec<Addr<UserShard>>) -> Self {
-        Self(Arc::new(arc_swap::ArcSwap::from_pointee(shards)))
-    }
-
-    /// Every shard, in index order.
-    pub(crate) fn all(&self) -> Arc<Vec<Addr<UserShard>>> {
-        self.0.load_full()
-    }
-
-    /// Records the address of shard `index`: a restarted shard replaces its entry, a shard
-    /// started for the first time (in index order) appends it.
-    pub(crate) fn set(&self, index: usize, addr: Addr<UserShard>) {
-        self.0.rcu(|v| {
-            let mut v = Vec::clone(v);
-            match v.get_mut(index) {
-                Some(slot) => *slot = addr.clone(),
-                None => v.push(addr.clone()),
-            }
-            v
-        });
-    }
-}
-
 /// Opaque slot for the active run (keeps `ActiveRun` private).
 pub(crate) struct ActiveRunSlot(ActiveRun);
 
 impl ControllerLoop {
     fn kind(&self) -> StatusKind {
-        self.shared.record().kind
+        self.shared.kind()
     }
 
     fn set_kind(&self, kind: StatusKind) {
-        self.shared.record().kind = kind;
+        self.shared.update(|r| r.kind = kind);
+    }
+
+    /// Resolves once no user is waiting or running.
+    async fn users_gone(&self) {
+        self.shared
+            .counters
+            .wait_until(|c| c.waiting + c.running == 0)
+            .await;
     }
 
     /// Serves requests until every handle is gone, then ends any run.
@@ -133,7 +106,7 @@ impl ControllerLoop {
             let req = if self.kind() == StatusKind::Terminating {
                 tokio::select! {
                     r = rx.recv() => r,
-                    _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                    () = self.users_gone() => {
                         self.finish_if_done().await;
                         continue;
                     }
@@ -154,10 +127,7 @@ impl ControllerLoop {
         if self.kind() == StatusKind::Running {
             let _ = self.stop().await;
         }
-        while self.kind() == StatusKind::Terminating {
-            self.finish_if_done().await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.finish_terminating().await;
     }
 
     async fn handle(&mut self, req: Request) {
@@ -212,10 +182,11 @@ impl ControllerLoop {
     }
 
     fn fail_start(&self, scenario: &str, reason: String) {
-        let mut r = self.shared.record();
-        r.kind = StatusKind::Error;
-        r.scenario = Some(scenario.to_owned());
-        r.error = Some(reason);
+        self.shared.update(|r| {
+            r.kind = StatusKind::Error;
+            r.scenario = Some(scenario.to_owned());
+            r.error = Some(reason);
+        });
     }
 
     async fn start(
@@ -235,22 +206,9 @@ impl ControllerLoop {
         ) {
             return Err(ControllerError::InvalidStatus(kind));
         }
-        let throttles = self.throttles.clone();
-        // Read by every user before it starts: unlimited means "do not touch the throttle".
-        let unlimited = Arc::new(AtomicBool::new(false));
-        let unlimited_on_update = unlimited.clone();
-        let on_rate = move |_: &str, rate: &UserRate| {
-            unlimited_on_update.store(matches!(rate, UserRate::Infinity), Ordering::Release);
-            let throttles = throttles.clone();
-            let config = user_rate_config(*rate);
-            actix_rt::spawn(async move {
-                if let Err(e) = throttles.change_rate(USER_RATE_THROTTLE, config).await {
-                    tracing::warn!(error = %e, "cannot apply the new user_rate");
-                }
-            });
-        };
+        let pacer = Pacer::new(self.throttles.clone());
         let decls = Declarations::collect([
-            ("controller", vec![user_rate_param(on_rate)]),
+            ("controller", vec![pacer.declaration()]),
             (scenario.name(), scenario.params()),
         ]);
         let resolved = match decls {
@@ -261,26 +219,13 @@ impl ControllerLoop {
             self.fail_start(name, e.to_string());
             return Err(e.into());
         }
-        let rate = USER_RATE
-            .get(&self.config.view())
-            .unwrap_or(UserRate::PerMinute(1200));
-        unlimited.store(matches!(rate, UserRate::Infinity), Ordering::Release);
-        let reservation = match self.throttles.reserve(USER_RATE_THROTTLE) {
-            Ok(r) => r,
+        let paced = match pacer.start(&self.config.view()).await {
+            Ok(paced) => paced,
             Err(e) => {
                 self.fail_start(name, e.to_string());
-                return Err(ControllerError::Throttle(e.to_string()));
+                return Err(ControllerError::Throttle(e));
             }
         };
-        if let Err(e) = self
-            .throttles
-            .start_reserved(&reservation, user_rate_config(rate))
-            .await
-        {
-            self.throttles.release(reservation);
-            self.fail_start(name, e.to_string());
-            return Err(ControllerError::Throttle(e.to_string()));
-        }
         let throttles_before: HashSet<String> = self.throttles.names().into_iter().collect();
         let coordinators_before: HashSet<String> = self.coordinators.names().into_iter().collect();
         let ctx = RunContext::new(
@@ -290,46 +235,30 @@ impl ControllerLoop {
             self.throttles.clone(),
             self.coordinators.clone(),
         );
-        let run = match scenario.init(ctx, self.gate(unlimited)).await {
+        let run = match scenario.init(ctx, paced.gate()).await {
             Ok(run) => run,
             Err(reason) => {
-                let _ = self.throttles.stop_reserved(&reservation).await;
-                self.throttles.release(reservation);
-                self.fail_start(name, reason.clone());
+                paced.stop().await;
+                self.fail_start(name, reason.to_string());
                 return Err(ControllerError::InitFailed(reason));
             }
         };
-        for c in &self.shared.counters {
-            c.reset();
-        }
-        let factory = run.factory();
-        *self.shared.factory() = Some(factory.clone());
-        for shard in self.shards.all().iter() {
-            let _ = shard.send(ShardRun(Some(factory.clone()))).await;
-        }
+        self.users.begin(run.factory()).await;
         *self.shared.run() = Some(ActiveRunSlot(ActiveRun {
             scenario: scenario.name(),
             run,
-            reservation,
+            paced,
             throttles_before,
             coordinators_before,
         }));
-        let mut r = self.shared.record();
-        r.kind = StatusKind::Running;
-        r.scenario = Some(name.to_owned());
-        r.highest = 0;
-        r.started_at = Some(system_time());
-        r.error = None;
+        self.shared.update(|r| {
+            r.kind = StatusKind::Running;
+            r.scenario = Some(name.to_owned());
+            r.highest = 0;
+            r.started_at = Some(system_time());
+            r.error = None;
+        });
         Ok(())
-    }
-
-    /// Users wait on the `user_rate` throttle, unless the rate is unlimited right now.
-    fn gate(&self, unlimited: Arc<AtomicBool>) -> Gate {
-        Gate {
-            unlimited,
-            throttles: self.throttles.clone(),
-            throttle: USER_RATE_THROTTLE,
-        }
     }
 
     fn emit_users(&self, kind: &'static str, count: u64) {
@@ -353,50 +282,31 @@ impl ControllerLoop {
             return Err(ControllerError::InvalidStatus(kind));
         }
         let highest = self.shared.record().highest;
-        let (first, last) = match range {
-            Some((first, last)) => {
-                if first > last || first <= highest {
-                    return Err(ControllerError::InvalidRange {
+        let c = self.shared.counts();
+        let live = c.waiting + c.running;
+        let (first, last) = allocate(highest, range, count)
+            .and_then(|(first, last)| {
+                admit(live, first, last, self.max_users).map(|()| (first, last))
+            })
+            .map_err(|refused| match refused {
+                AddRefused::Count => ControllerError::InvalidCount,
+                AddRefused::Range => {
+                    let (first, last) = range.unwrap_or_default();
+                    ControllerError::InvalidRange {
                         first,
                         last,
                         highest,
-                    });
+                    }
                 }
-                (first, last)
-            }
-            None => {
-                if count == 0 {
-                    return Err(ControllerError::InvalidCount);
-                }
-                let first = highest
-                    .checked_add(1)
-                    .ok_or(ControllerError::InvalidCount)?;
-                let last = highest
-                    .checked_add(count)
-                    .ok_or(ControllerError::InvalidCount)?;
-                (first, last)
-            }
-        };
-        let c = self.shared.counts();
-        let (live, adding) = (c.waiting + c.running, last - first + 1);
-        if live.saturating_add(adding) > self.max_users {
-            return Err(ControllerError::TooManyUsers {
-                adding,
-                live,
-                max: self.max_users,
-            });
-        }
+                AddRefused::TooMany(adding, live) => ControllerError::TooManyUsers {
+                    adding,
+                    live,
+                    max: self.max_users,
+                },
+            })?;
         self.shared.record().highest = last;
-        self.emit_users("add", adding);
-        let all = self.shards.all();
-        let shards = all.len() as u64;
-        for shard in all.iter() {
-            shard.do_send(SpawnUsers {
-                first,
-                last,
-                shards,
-            });
-        }
+        self.emit_users("add", last - first + 1);
+        self.users.add(first, last);
         Ok(UserRange { first, last })
     }
 
@@ -408,25 +318,7 @@ impl ControllerLoop {
         if count == 0 {
             return Err(ControllerError::InvalidCount);
         }
-        let mut candidates = Vec::new();
-        let all = self.shards.all();
-        for (i, shard) in all.iter().enumerate() {
-            if let Ok(list) = shard.send(Candidates { n: count, force }).await {
-                candidates.extend(list.into_iter().map(|(seq, id)| (seq, i, id)));
-            }
-        }
-        candidates.sort_unstable();
-        candidates.truncate(usize::try_from(count).unwrap_or(usize::MAX));
-        let mut by_shard: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-        for (_, shard, id) in candidates {
-            by_shard.entry(shard).or_default().push(id);
-        }
-        let mut removed = 0;
-        for (shard, ids) in by_shard {
-            if let Ok(n) = all[shard].send(MarkForRemoval { ids, force }).await {
-                removed += n;
-            }
-        }
+        let removed = self.users.remove(count, force).await;
         self.emit_users("remove", removed);
         Ok(removed)
     }
@@ -436,12 +328,10 @@ impl ControllerLoop {
         if kind != StatusKind::Running {
             return Err(ControllerError::InvalidStatus(kind));
         }
-        let all = self.shards.all();
-        let shard = usize::try_from((id.max(1) - 1) % all.len() as u64).unwrap_or(0);
-        match all[shard].send(StopUser { id, force }).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(ControllerError::NoSuchUser(id)),
-        }
+        self.users
+            .stop_user(id, force)
+            .await
+            .map_err(|e| ControllerError::NoSuchUser(e.0))
     }
 
     async fn stop(&mut self) -> Result<StopOutcome, ControllerError> {
@@ -451,7 +341,7 @@ impl ControllerLoop {
         }
         self.set_kind(StatusKind::Terminating);
         // All shards at once: each stops its users on its own arbiter.
-        futures::future::join_all(self.shards.all().iter().map(|s| s.send(StopAll))).await;
+        self.users.stop_all().await;
         if self.finish_if_done().await {
             Ok(StopOutcome::Finished)
         } else {
@@ -467,8 +357,7 @@ impl ControllerLoop {
         }
         let active = self.shared.run().take();
         if let Some(ActiveRunSlot(run)) = active {
-            let _ = self.throttles.stop_reserved(&run.reservation).await;
-            self.throttles.release(run.reservation);
+            run.paced.stop().await;
             run.run.terminate().await;
             for name in self.coordinators.names() {
                 if !run.coordinators_before.contains(&name) {
@@ -480,44 +369,30 @@ impl ControllerLoop {
                     let _ = self.throttles.stop(&name).await;
                 }
             }
-            *self.shared.factory() = None;
-            for shard in self.shards.all().iter() {
-                let _ = shard.send(ShardRun(None)).await;
-            }
+            self.users.end().await;
         }
         self.set_kind(StatusKind::Finished);
         true
+    }
+
+    /// While terminating: waits for the last user, then runs the finish sequence.
+    async fn finish_terminating(&mut self) {
+        while self.kind() == StatusKind::Terminating {
+            self.users_gone().await;
+            self.finish_if_done().await;
+        }
     }
 
     async fn reset(&mut self) {
         if self.kind() == StatusKind::Running {
             let _ = self.stop().await;
         }
-        while self.kind() == StatusKind::Terminating {
-            if !self.finish_if_done().await {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
+        self.finish_terminating().await;
         self.coordinators.stop_all().await;
         for name in self.throttles.names() {
             let _ = self.throttles.stop(&name).await;
         }
         let _ = self.config.reset().await;
-        let mut r = self.shared.record();
-        *r = super::Record {
-            kind: StatusKind::Idle,
-            scenario: None,
-            highest: 0,
-            started_at: None,
-            error: None,
-        };
-    }
-}
-
-/// The throttle configuration of a user rate (users per minute).
-fn user_rate_config(rate: UserRate) -> ThrottleConfig {
-    match rate {
-        UserRate::PerMinute(n) => ThrottleConfig::rate(n),
-        UserRate::Infinity => ThrottleConfig::unlimited(),
+        self.shared.update(|r| *r = super::Record::idle());
     }
 }

@@ -70,7 +70,7 @@ impl<D> Mailbox<D> {
 
     /// Queues a control command; gives it back if the mailbox is closed.
     pub(crate) fn control(&self, control: Control) -> Result<(), Control> {
-        let _guard = self.control_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = crate::sync::lock(&self.control_lock);
         if self.closed.load(Ordering::Acquire) {
             return Err(control);
         }
@@ -102,7 +102,7 @@ impl<D> Mailbox<D> {
     /// gone (a waiting `reset`/`stop` gets `NoSuchCoordinator`). Idempotent.
     pub(crate) fn close(&self) {
         {
-            let _guard = self.control_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let _guard = crate::sync::lock(&self.control_lock);
             self.closed.store(true, Ordering::Release);
         }
         while self.queue.pop().is_some() {}

@@ -5,7 +5,7 @@ use tokio::sync::watch;
 
 use super::child::wait_exit;
 use super::dynamic_core::{DynCmd, DynamicCore};
-use super::runner::{call, launch, next_sup_id, Runner};
+use super::runner::{launch, next_sup_id, query, try_call, Runner};
 use super::{
     ChildCounts, ChildError, ChildInfo, ChildKind, ChildRef, ChildSpec, ChildStarted, ChildStarter,
     ExitReason, Start, StartError, StopRequest, SupFlags, SupervisorStartError,
@@ -122,8 +122,6 @@ impl<A: Clone + Send + 'static> std::fmt::Debug for DynamicSupervisorRef<A> {
     }
 }
 
-const GONE: ChildError = ChildError::SupervisorGone;
-
 impl<A: Clone + Send + 'static> DynamicSupervisorRef<A> {
     /// The handle of a child that is a dynamic supervisor with arguments `A`.
     pub fn from_child(child: &ChildRef) -> Option<Self> {
@@ -135,44 +133,36 @@ impl<A: Clone + Send + 'static> DynamicSupervisorRef<A> {
 
     /// Starts a child from the template with `args` (kept for restarts unless temporary).
     pub async fn start_child(&self, args: A) -> Result<ChildStarted, ChildError> {
-        call(&self.addr, |tx| DynCmd::StartChild(args, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| DynCmd::StartChild(args, tx)).await
     }
 
     /// Stops and removes a child. Idempotent; a `ChildRef` of another supervisor is
     /// `NotFound` (and left alone).
     pub async fn terminate_child(&self, child: &ChildRef) -> Result<(), ChildError> {
         let child = child.clone();
-        call(&self.addr, |tx| DynCmd::TerminateChild(child, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| DynCmd::TerminateChild(child, tx)).await
     }
 
     /// All children, in no particular order.
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, ChildError> {
-        call(&self.addr, DynCmd::WhichChildren).await.ok_or(GONE)
+        query(&self.addr, DynCmd::WhichChildren).await
     }
 
     /// One child.
     pub async fn which_child(&self, child: &ChildRef) -> Result<ChildInfo, ChildError> {
         let child = child.clone();
-        call(&self.addr, |tx| DynCmd::WhichChild(child, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| DynCmd::WhichChild(child, tx)).await
     }
 
     /// Counts: specs is 1 (the template); O(1).
     pub async fn count_children(&self) -> Result<ChildCounts, ChildError> {
-        call(&self.addr, DynCmd::CountChildren).await.ok_or(GONE)
+        query(&self.addr, DynCmd::CountChildren).await
     }
 
     /// The template spec, if `child` is one of this supervisor's children.
     pub async fn get_childspec(&self, child: &ChildRef) -> Result<ChildSpec<A>, ChildError> {
         let child = child.clone();
-        call(&self.addr, |tx| DynCmd::GetChildspec(child, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| DynCmd::GetChildspec(child, tx)).await
     }
 
     /// Asks the supervisor to stop (reason `Shutdown`) and waits for its exit reason.

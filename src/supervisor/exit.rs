@@ -80,7 +80,7 @@ impl ChildContext {
     /// Records `reason` as the exit reason (the last one recorded wins). Never panics, so it
     /// is safe on an unwinding path.
     pub fn record(&self, reason: ExitReason) {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = crate::sync::lock(&self.slot);
         *slot = Some(reason);
     }
 
@@ -95,6 +95,6 @@ impl ChildContext {
 
     /// Takes the recorded reason, if any.
     pub(crate) fn take(&self) -> Option<ExitReason> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        crate::sync::lock(&self.slot).take()
     }
 }

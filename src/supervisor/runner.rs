@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 
 use super::child::wait_exit;
 use super::{
-    ChildContext, ChildHandle, ChildStarter, ExitReason, Start, StartError, StartFn, StopRequest,
-    SupervisorStartError,
+    ChildContext, ChildError, ChildHandle, ChildStarter, ExitReason, Start, StartError, StartFn,
+    StopRequest, SupervisorStartError,
 };
 use crate::task::panic_message;
 
@@ -242,6 +242,24 @@ pub(crate) fn next_sup_id() -> u64 {
 }
 
 /// Sends a call and waits for its reply; a gone supervisor gives `None`.
+/// A call answered with a `Result`: a supervisor that is gone answers `SupervisorGone`.
+pub(crate) async fn try_call<C: Core, T>(
+    addr: &Addr<Runner<C>>,
+    make: impl FnOnce(oneshot::Sender<Result<T, ChildError>>) -> C::Cmd,
+) -> Result<T, ChildError> {
+    call(addr, make)
+        .await
+        .unwrap_or(Err(ChildError::SupervisorGone))
+}
+
+/// A call answered with a plain value: `SupervisorGone` if the supervisor is gone.
+pub(crate) async fn query<C: Core, T>(
+    addr: &Addr<Runner<C>>,
+    make: impl FnOnce(oneshot::Sender<T>) -> C::Cmd,
+) -> Result<T, ChildError> {
+    call(addr, make).await.ok_or(ChildError::SupervisorGone)
+}
+
 pub(crate) async fn call<C: Core, T>(
     addr: &Addr<Runner<C>>,
     make: impl FnOnce(oneshot::Sender<T>) -> C::Cmd,

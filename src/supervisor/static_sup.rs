@@ -6,7 +6,7 @@ use actix::Addr;
 use tokio::sync::watch;
 
 use super::child::wait_exit;
-use super::runner::{call, launch, next_sup_id, Runner};
+use super::runner::{launch, next_sup_id, query, try_call, Runner};
 use super::spec::validate_all;
 use super::static_core::{StaticCmd, StaticCore};
 use super::{
@@ -141,8 +141,6 @@ impl std::fmt::Debug for SupervisorRef {
     }
 }
 
-const GONE: ChildError = ChildError::SupervisorGone;
-
 impl SupervisorRef {
     /// The handle of a child that is a static supervisor.
     pub fn from_child(child: &ChildRef) -> Option<SupervisorRef> {
@@ -154,59 +152,47 @@ impl SupervisorRef {
 
     /// Adds and starts a child (OTP's `start_child/2`).
     pub async fn start_child(&self, spec: ChildSpec) -> Result<ChildStarted, ChildError> {
-        call(&self.addr, |tx| StaticCmd::StartChild(spec, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::StartChild(spec, tx)).await
     }
 
     /// Stops a child; its spec stays, not running (temporary: removed). Idempotent.
     pub async fn terminate_child(&self, id: &str) -> Result<(), ChildError> {
         let id = id.to_owned();
-        call(&self.addr, |tx| StaticCmd::TerminateChild(id, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::TerminateChild(id, tx)).await
     }
 
     /// Starts a stopped child spec again (not counted toward intensity).
     pub async fn restart_child(&self, id: &str) -> Result<ChildStarted, ChildError> {
         let id = id.to_owned();
-        call(&self.addr, |tx| StaticCmd::RestartChild(id, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::RestartChild(id, tx)).await
     }
 
     /// Removes a stopped child spec.
     pub async fn delete_child(&self, id: &str) -> Result<(), ChildError> {
         let id = id.to_owned();
-        call(&self.addr, |tx| StaticCmd::DeleteChild(id, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::DeleteChild(id, tx)).await
     }
 
     /// All children, newest first.
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, ChildError> {
-        call(&self.addr, StaticCmd::WhichChildren).await.ok_or(GONE)
+        query(&self.addr, StaticCmd::WhichChildren).await
     }
 
     /// One child by id.
     pub async fn which_child(&self, id: &str) -> Result<ChildInfo, ChildError> {
         let id = id.to_owned();
-        call(&self.addr, |tx| StaticCmd::WhichChild(id, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::WhichChild(id, tx)).await
     }
 
     /// Counts (O(1) in the supervisor).
     pub async fn count_children(&self) -> Result<ChildCounts, ChildError> {
-        call(&self.addr, StaticCmd::CountChildren).await.ok_or(GONE)
+        query(&self.addr, StaticCmd::CountChildren).await
     }
 
     /// A child's spec, defaults filled in.
     pub async fn get_childspec(&self, id: &str) -> Result<ChildSpec, ChildError> {
         let id = id.to_owned();
-        call(&self.addr, |tx| StaticCmd::GetChildspec(id, tx))
-            .await
-            .unwrap_or(Err(GONE))
+        try_call(&self.addr, |tx| StaticCmd::GetChildspec(id, tx)).await
     }
 
     /// Asks the supervisor to stop (reason `Shutdown`) and waits for its exit reason.

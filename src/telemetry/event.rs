@@ -64,7 +64,7 @@ impl EventName {
 
     #[cold]
     fn intern(&'static self) -> usize {
-        let mut names = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = crate::sync::lock(&INTERNED);
         let i = self.index.load(Ordering::Acquire);
         if i != 0 {
             return i;
@@ -77,13 +77,13 @@ impl EventName {
 
     /// The name interned under `index` (0 = none).
     pub(crate) fn by_index(index: usize) -> Option<&'static EventName> {
-        let names = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+        let names = crate::sync::lock(&INTERNED);
         index.checked_sub(1).and_then(|i| names.get(i).copied())
     }
 
     /// Every name interned so far, in index order (index i at position i − 1).
     pub(crate) fn interned() -> Vec<&'static EventName> {
-        INTERNED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        crate::sync::lock(&INTERNED).clone()
     }
 }
 

@@ -110,7 +110,7 @@ impl Registry {
     }
 
     fn write_lock(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.writer)
     }
 
     fn publish(&self, handlers: Vec<Arc<Handler>>) {

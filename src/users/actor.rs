@@ -10,7 +10,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -23,7 +23,7 @@ use super::slot::{UserCell, UserHandle};
 use super::UserId;
 use crate::scenario::{RunContext, Scenario};
 use crate::task::TaskExit;
-use crate::throttle::Throttles;
+use crate::user_rate::Gate;
 
 /// Mailbox capacity of a user.
 pub(crate) const MAILBOX_CAPACITY: usize = 1024;
@@ -34,30 +34,6 @@ pub struct Deliver<M>(pub M);
 
 impl<M: Send + 'static> Message for Deliver<M> {
     type Result = ();
-}
-
-/// Permission to start a user: the `user_rate` throttle, skipped while the rate is unlimited.
-pub(crate) struct Gate {
-    /// True while `user_rate` is unlimited (kept up to date by its update callback).
-    pub(crate) unlimited: Arc<AtomicBool>,
-    pub(crate) throttles: Throttles,
-    pub(crate) throttle: &'static str,
-}
-
-impl Gate {
-    /// True when a user may start without asking the throttle.
-    pub(crate) fn open(&self) -> bool {
-        self.unlimited.load(Ordering::Acquire)
-    }
-
-    /// Waits for a permit; `Err` (the throttle stopped) cancels the user.
-    pub(crate) async fn wait(&self) -> Result<(), String> {
-        self.throttles
-            .wait(self.throttle)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// Everything the users of one run share (one allocation per run).
@@ -88,7 +64,7 @@ impl<S: Scenario> UserFactory for ArcFactory<S> {
             run: Some((self.0.clone(), shard.clone())),
         };
         let task = UserTask {
-            fut: Context::new().into_future(actor),
+            fut: Some(Context::new().into_future(actor)),
             cell: cell.clone(),
             shard: shard.clone(),
             reported: false,
@@ -134,8 +110,10 @@ impl<S: Scenario> Handler<Deliver<S::Message>> for UserActor<S> {
 
 /// A user's tokio task: the actor's context, and its exit reported to the shard exactly once
 /// (from `poll` when it completes or panics, from `drop` when it is aborted or dropped).
+/// The context (and with it the mailbox) is dropped before the exit is reported, so once
+/// a user is counted ended, sending to it fails with `UserGone`.
 struct UserTask<S: Scenario> {
-    fut: ContextFut<UserActor<S>, Context<UserActor<S>>>,
+    fut: Option<ContextFut<UserActor<S>, Context<UserActor<S>>>>,
     cell: Rc<UserCell<S::Message>>,
     shard: Rc<ShardShared>,
     reported: bool,
@@ -143,6 +121,7 @@ struct UserTask<S: Scenario> {
 
 impl<S: Scenario> UserTask<S> {
     fn report(&mut self, exit: TaskExit) {
+        self.fut = None;
         if !self.reported {
             self.reported = true;
             self.shard.user_exited(&self.cell.slot, exit);
@@ -159,7 +138,9 @@ impl<S: Scenario> Future for UserTask<S> {
         if this.reported {
             return Poll::Ready(());
         }
-        let fut = &mut this.fut;
+        let Some(fut) = this.fut.as_mut() else {
+            return Poll::Ready(());
+        };
         match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) => {

@@ -23,6 +23,8 @@ use std::time::Duration;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 
 use super::actor::UserFactory;
+use super::policy::stripe;
+use super::pool::NoSuchUser;
 use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, FORCED, RUNNING};
 use super::{decrement, ShardCounters, UserId};
 use crate::task::TaskExit;
@@ -82,6 +84,7 @@ impl ShardShared {
         if slot.has(ASKED) {
             self.counters.stopping.fetch_add(1, Ordering::AcqRel);
         }
+        self.counters.touch();
         self.running.push(user);
     }
 
@@ -98,6 +101,7 @@ impl ShardShared {
         if !slot.has(RUNNING) {
             decrement(&c.waiting, "waiting");
             c.cancelled.fetch_add(1, Ordering::AcqRel);
+            c.touch();
             return;
         }
         self.running.dead.set(self.running.dead.get() + 1);
@@ -112,6 +116,7 @@ impl ShardShared {
             TaskExit::Completed => &c.ended,
         };
         counter.fetch_add(1, Ordering::AcqRel);
+        c.touch();
     }
 
     /// Queues a stop request (once).
@@ -122,6 +127,7 @@ impl ShardShared {
             user.request_stop();
             if slot.has(RUNNING) {
                 self.counters.stopping.fetch_add(1, Ordering::AcqRel);
+                self.counters.touch();
             }
         }
     }
@@ -167,6 +173,9 @@ pub(crate) struct UserShard {
     /// Accepted users (already counted as waiting) still to spawn, in id order.
     pending: VecDeque<Pending>,
     spawning: bool,
+    /// Bumped whenever the run changes: a grace timer armed in one run never aborts the
+    /// users of the next (they may be under forced stop too, for less than the grace).
+    epoch: u64,
 }
 
 impl UserShard {
@@ -182,6 +191,7 @@ impl UserShard {
             grace,
             pending: VecDeque::new(),
             spawning: false,
+            epoch: 0,
         }
     }
 
@@ -256,6 +266,7 @@ impl UserShard {
         let c = &self.shared.counters;
         decrement(&c.waiting, "waiting");
         c.cancelled.fetch_add(1, Ordering::AcqRel);
+        c.touch();
         true
     }
 
@@ -271,6 +282,7 @@ impl UserShard {
                 });
             c.cancelled.fetch_add(n, Ordering::AcqRel);
         }
+        c.touch();
     }
 
     /// Aborts the listed users after the grace if they are still running.
@@ -329,18 +341,19 @@ impl Handler<ShardRun> for UserShard {
     type Result = ();
     fn handle(&mut self, msg: ShardRun, _: &mut Self::Context) {
         self.factory = msg.0;
+        self.epoch += 1;
     }
 }
 
-/// Spawn this shard's users among ids `first..=last` (ids with `(id − 1) mod shards == index`).
+/// Spawn this shard's users among ids `first..=last` (see [`super::policy::stripe`]).
 #[derive(Debug, Clone, Copy)]
-pub struct SpawnUsers {
+pub(crate) struct SpawnUsers {
     /// First id of the range.
-    pub first: u64,
+    pub(crate) first: u64,
     /// Last id of the range (inclusive).
-    pub last: u64,
+    pub(crate) last: u64,
     /// Number of shards.
-    pub shards: u64,
+    pub(crate) shards: usize,
 }
 
 impl Message for SpawnUsers {
@@ -355,19 +368,14 @@ impl Handler<SpawnUsers> for UserShard {
             return 0;
         }
         self.shared.compact();
-        let n = msg.shards.max(1);
-        let index = u64::from(self.shared.index);
-        let Some(first) = msg.first.checked_sub(1) else {
-            return 0;
-        };
-        let offset = (index + n - first % n) % n;
-        let Some(start) = msg.first.checked_add(offset).filter(|s| *s <= msg.last) else {
+        let index = self.shared.index as usize;
+        let Some((next, step)) = stripe(msg.first, msg.last, index, msg.shards) else {
             return 0;
         };
         let pending = Pending {
-            next: start,
+            next,
             last: msg.last,
-            step: n,
+            step,
         };
         let count = pending.count();
         // Counted as waiting from now on; spawned chunk by chunk.
@@ -375,6 +383,7 @@ impl Handler<SpawnUsers> for UserShard {
             .counters
             .waiting
             .fetch_add(count, Ordering::AcqRel);
+        self.shared.counters.touch();
         self.pending.push_back(pending);
         if !self.spawning {
             self.spawning = true;
@@ -386,11 +395,11 @@ impl Handler<SpawnUsers> for UserShard {
 
 /// The oldest running users eligible for removal: `(start sequence, id)`, oldest first.
 #[derive(Debug, Clone, Copy)]
-pub struct Candidates {
+pub(crate) struct Candidates {
     /// At most this many.
-    pub n: u64,
+    pub(crate) n: u64,
     /// Forced removal (users not yet forced) or soft (users not yet asked).
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Message for Candidates {
@@ -418,11 +427,11 @@ impl Handler<Candidates> for UserShard {
 
 /// Marks the listed users for removal; returns how many were newly selected.
 #[derive(Debug, Clone)]
-pub struct MarkForRemoval {
+pub(crate) struct MarkForRemoval {
     /// User ids of this shard.
-    pub ids: Vec<u64>,
+    pub(crate) ids: Vec<u64>,
     /// Abort after the grace if they have not ended.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Message for MarkForRemoval {
@@ -459,7 +468,7 @@ impl Handler<MarkForRemoval> for UserShard {
 
 /// Ends every user: waiting ones are cancelled at once, running ones get a forced stop.
 #[derive(Debug, Clone, Copy)]
-pub struct StopAll;
+pub(crate) struct StopAll;
 
 impl Message for StopAll {
     type Result = ();
@@ -487,7 +496,11 @@ impl Handler<StopAll> for UserShard {
         }
         // One timer for all: after the grace, every user still under forced removal goes.
         if any {
-            ctx.run_later(self.grace, |act, _| {
+            let epoch = self.epoch;
+            ctx.run_later(self.grace, move |act, _| {
+                if act.epoch != epoch {
+                    return;
+                }
                 for u in act.shared.users.items.borrow().iter() {
                     let slot = u.slot();
                     if slot.has(FORCED) && !slot.has(ENDED) {
@@ -500,27 +513,27 @@ impl Handler<StopAll> for UserShard {
 }
 
 /// Stops one user: a waiting user is cancelled; a running one asked (and, forced, aborted
-/// after the grace). `Err(())` if the user is not on this shard (never added, or ended).
+/// after the grace). Fails if the user is not on this shard (never added, or ended).
 #[derive(Debug, Clone, Copy)]
-pub struct StopUser {
+pub(crate) struct StopUser {
     /// The user.
-    pub id: u64,
+    pub(crate) id: u64,
     /// Forced stop.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Message for StopUser {
-    type Result = Result<(), ()>;
+    type Result = Result<(), NoSuchUser>;
 }
 
 impl Handler<StopUser> for UserShard {
-    type Result = Result<(), ()>;
+    type Result = Result<(), NoSuchUser>;
 
     fn handle(&mut self, msg: StopUser, ctx: &mut Self::Context) -> Self::Result {
         if self.cancel_pending_id(msg.id) {
             return Ok(());
         }
-        let u = self.shared.find(msg.id).ok_or(())?;
+        let u = self.shared.find(msg.id).ok_or(NoSuchUser(msg.id))?;
         let slot = u.slot();
         if !slot.has(RUNNING) {
             slot.abort();

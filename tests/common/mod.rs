@@ -8,8 +8,7 @@ use actix::{Actor, Context, Handler};
 use amoc::telemetry::{Event, EventBatch};
 use tokio::sync::mpsc;
 
-/// One bound for every wait in these tests: generous, so a busy CI machine does not flake.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub use timeout::TIMEOUT;
 
 /// A handler actor forwarding every batch (with its config) to a channel; it panics on an
 /// event named `[.., panic]`.
@@ -33,6 +32,7 @@ impl Handler<EventBatch> for Forward {
 
 pub mod app;
 pub mod scenarios;
+pub mod timeout;
 
 /// What a [`Forward`] handler passes on: the event and the handler's config.
 pub type Forwarded = (Arc<Event>, Arc<amoc::Value>);

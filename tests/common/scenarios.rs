@@ -7,6 +7,7 @@ use std::sync::Arc;
 use amoc::config::{ParamDecl, ParamSpec};
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::users::{Received, UserContext};
+use tokio::sync::watch;
 
 /// Users wait for a stop request (and obey it), or for messages they count.
 #[derive(Default)]
@@ -113,10 +114,19 @@ impl Scenario for Crashy {
 }
 
 /// Users register their mailbox and record every message they get.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Mailboxes {
-    pub refs: Arc<std::sync::Mutex<std::collections::HashMap<u64, amoc::users::UserRef<String>>>>,
-    pub got: Arc<std::sync::Mutex<Vec<(u64, String)>>>,
+    pub refs: Arc<watch::Sender<std::collections::HashMap<u64, amoc::users::UserRef<String>>>>,
+    pub got: Arc<watch::Sender<Vec<(u64, String)>>>,
+}
+
+impl Default for Mailboxes {
+    fn default() -> Self {
+        Self {
+            refs: Arc::new(watch::Sender::new(Default::default())),
+            got: Arc::new(watch::Sender::new(Vec::new())),
+        }
+    }
 }
 
 impl Scenario for Mailboxes {
@@ -130,13 +140,16 @@ impl Scenario for Mailboxes {
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
         let id = user.user_id().0;
-        self.refs.lock().unwrap().insert(id, user.me());
+        self.refs.send_modify(|refs| {
+            refs.insert(id, user.me());
+        });
         loop {
             match user.recv().await {
-                Received::Message(m) => self.got.lock().unwrap().push((id, m)),
+                Received::Message(m) => self.got.send_modify(|got| got.push((id, m))),
                 Received::StopRequested => {
                     assert!(user.stop_requested());
-                    self.got.lock().unwrap().push((id, "stop requested".into()));
+                    self.got
+                        .send_modify(|got| got.push((id, "stop requested".into())));
                     return Ok(());
                 }
                 Received::Timeout => {}

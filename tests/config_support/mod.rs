@@ -4,14 +4,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amoc::config::{user_rate_param, Config, Declarations, MapEnv, ParamDecl, ParamSpec, Verdict};
+use amoc::config::{Config, Declarations, MapEnv, ParamDecl, ParamSpec, Verdict};
 use amoc::telemetry::Telemetry;
+use amoc::user_rate::declaration;
 use amoc::Value;
 use serde_json::json;
 use tokio::sync::mpsc;
 
 /// The bound of every wait for something that should happen.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+#[path = "../common/timeout.rs"]
+mod timeout;
+pub use timeout::TIMEOUT;
 /// How long to watch for something that should not happen.
 pub const QUIET: Duration = Duration::from_millis(200);
 
@@ -49,7 +52,7 @@ impl Fixture {
     pub fn decls(&self) -> Declarations {
         let tx = self.updates_tx.clone();
         let rate_tx = tx.clone();
-        let controller = vec![user_rate_param(move |n, v| {
+        let controller = vec![declaration(move |n, v| {
             let _ = rate_tx.send((n.to_owned(), json!(v)));
         })];
         let helper = vec![ParamSpec::<String>::new("var2", "var2 of the helper")
