@@ -240,7 +240,7 @@ fn restart_loop(strategy: Strategy) {
         let c1 = child(&sup, "child1").await;
         ctl.set(Mode::SlowFail(Duration::from_millis(100)));
         kill(&c1).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        elapse(Duration::from_millis(500)).await;
         let again = spec("child1", &ctl, &Log::default());
         assert_eq!(
             sup.start_child(again).await.unwrap_err(),
@@ -276,7 +276,7 @@ fn restart_loop(strategy: Strategy) {
         let c2 = sup.restart_child("child1").await.unwrap().child.unwrap();
         ctl.set(Mode::SlowFail(Duration::from_millis(100)));
         kill(&c2).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        elapse(Duration::from_millis(500)).await;
         assert_eq!(within(sup.stop()).await, ExitReason::Shutdown);
     });
 }
@@ -302,7 +302,7 @@ fn hanging_restart_loop_simple() {
         let c = sup.start_child("a".into()).await.unwrap().child.unwrap();
         ctl.set(Mode::SlowFail(Duration::from_millis(100)));
         kill(&c).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        elapse(Duration::from_millis(500)).await;
         assert_eq!(
             sup.which_child(&c).await.unwrap().state,
             ChildState::Restarting

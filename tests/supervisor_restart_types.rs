@@ -221,7 +221,7 @@ fn multiple_restarts() {
         let sup = start_sup(f, vec![worker("child1")]).await;
         let mut c = child(&sup, "child1").await;
         for _ in 0..10 {
-            tokio::time::sleep(Duration::from_millis(2100)).await;
+            elapse(Duration::from_millis(2100)).await;
             kill(&c).await;
             c = replaced(&sup, "child1", &c).await;
         }

@@ -304,10 +304,12 @@ async fn shutdown_delivers_everything_to_a_slow_handler() {
     for _ in 0..5000 {
         t.execute(&OK, Default::default(), Default::default());
     }
-    actix_rt::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // The gate opens once the shutdown is under way (after its first poll).
+    let shutdown = t.shutdown();
+    let open_gate = async move {
+        tokio::task::yield_now().await;
         let _ = gate_tx.send(());
-    });
-    t.shutdown().await;
+    };
+    tokio::join!(shutdown, open_gate);
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 5000);
 }

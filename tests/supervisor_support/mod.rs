@@ -37,6 +37,12 @@ where
     });
 }
 
+/// Lets `d` of virtual time go by (the clock is paused: it jumps once every task is idle).
+/// For tests whose subject is elapsed time: restart windows, retries while restarting.
+pub async fn elapse(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
 /// Awaits `fut`, failing the test after [`TIMEOUT`].
 pub async fn within<T>(fut: impl Future<Output = T>) -> T {
     tokio::time::timeout(TIMEOUT, fut).await.expect("timed out")
