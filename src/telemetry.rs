@@ -37,6 +37,7 @@
 //! ```
 
 mod actor;
+mod clock;
 mod event;
 pub mod names;
 mod pattern;
@@ -44,18 +45,22 @@ mod queue;
 mod registry;
 mod span;
 pub mod test;
+mod types;
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix::{Actor, Addr, Context, Handler as ActixHandler, Recipient};
 use actix_rt::ArbiterHandle;
 
 pub use actor::TelemetryActor;
+pub(crate) use clock::monotonic_at;
+pub use clock::{monotonic_time, now_measurements, system_time};
 pub use event::{Event, EventBatch, EventName, Measurements, Metadata, Number, Pairs, SpanName};
 pub use pattern::EventPattern;
 pub(crate) use span::next_span_context;
+pub use types::{AttachOptions, HandlerInfo, TelemetryError};
 
 use crate::task::{self, TaskExit};
 use crate::Value;
@@ -68,73 +73,6 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
 pub const DEFAULT_REPORT_PERIOD: Duration = Duration::from_secs(1);
 /// How long [`Telemetry::shutdown`] waits for queues to drain.
 pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Errors of registry operations.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TelemetryError {
-    /// A handler with this id is already attached.
-    #[error("handler {0:?} already exists")]
-    AlreadyExists(String),
-    /// No handler with this id is attached.
-    #[error("handler {0:?} not found")]
-    NotFound(String),
-    /// An empty pattern list, an empty name or an empty segment.
-    #[error("invalid event name: {0}")]
-    InvalidEventName(String),
-    /// The telemetry actor is not running.
-    #[error("telemetry is not running")]
-    Down,
-}
-
-/// Options of [`Telemetry::attach`].
-#[derive(Debug, Clone)]
-pub struct AttachOptions {
-    /// Returned with every event in [`EventBatch::config`]. Default: null.
-    pub config: Value,
-    /// Capacity of the handler's queue, in events. Default: [`DEFAULT_QUEUE_CAPACITY`].
-    pub queue_capacity: usize,
-}
-
-impl Default for AttachOptions {
-    fn default() -> Self {
-        Self {
-            config: Value::Null,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
-        }
-    }
-}
-
-impl AttachOptions {
-    /// Sets `config`.
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = config;
-        self
-    }
-    /// Sets `queue_capacity`.
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = capacity;
-        self
-    }
-}
-
-/// One (handler, pattern) entry of [`Telemetry::list_handlers`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct HandlerInfo {
-    /// The handler id.
-    pub id: String,
-    /// One of its patterns.
-    pub pattern: EventPattern,
-    /// Its config.
-    pub config: Value,
-    /// Its queue capacity.
-    pub queue_capacity: usize,
-    /// Events in its queue or in flight.
-    pub queued: u64,
-    /// Events it has acknowledged.
-    pub delivered: u64,
-    /// Events dropped for it (queue full, or discarded after it failed).
-    pub dropped: u64,
-}
 
 /// The handle to one telemetry registry: cheap to clone, usable from any thread or arbiter.
 #[derive(Clone)]
@@ -479,30 +417,4 @@ fn new_handler(
         owned,
         reported_dropped: AtomicU64::new(0),
     }
-}
-
-static ORIGIN: OnceLock<tokio::time::Instant> = OnceLock::new();
-
-/// Monotonic time in nanoseconds since a process-wide origin (tokio's clock, so paused
-/// test time applies).
-pub fn monotonic_time() -> i64 {
-    monotonic_at(tokio::time::Instant::now())
-}
-
-pub(crate) fn monotonic_at(t: tokio::time::Instant) -> i64 {
-    let origin = *ORIGIN.get_or_init(tokio::time::Instant::now);
-    i64::try_from(t.saturating_duration_since(origin).as_nanos()).unwrap_or(i64::MAX)
-}
-
-/// Wall-clock time in nanoseconds since the UNIX epoch.
-pub fn system_time() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// `monotonic_time` and `system_time` measurements, taken now.
-pub fn now_measurements() -> Measurements {
-    crate::measurements! { "monotonic_time" => monotonic_time(), "system_time" => system_time() }
 }

@@ -28,6 +28,7 @@ mod inbox;
 mod life;
 pub(crate) mod policy;
 mod pool;
+mod roster;
 mod shard;
 mod slot;
 

@@ -18,7 +18,7 @@ use actix::dev::ContextFut;
 use actix::WrapFuture;
 use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message};
 
-use super::shard::ShardShared;
+use super::roster::ShardShared;
 use super::slot::{UserCell, UserHandle};
 use super::UserId;
 use crate::scenario::{RunContext, Scenario};

@@ -5,7 +5,7 @@
 //! bumps that shard's `watch` version, but only while somebody waits (one atomic read
 //! otherwise), so a million users starting pay nothing for the signal nobody awaits.
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -41,6 +41,8 @@ pub struct ShardCounters {
     pub(crate) cancelled: AtomicU64,
     /// Bumped after changes while somebody waits (see [`UserCounters::wait_until`]).
     changed: watch::Sender<()>,
+    /// A bump is out that no waiter has consumed yet: further changes need none.
+    signalled: AtomicBool,
 }
 
 impl Default for ShardCounters {
@@ -54,6 +56,7 @@ impl Default for ShardCounters {
             killed: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             changed: watch::Sender::new(()),
+            signalled: AtomicBool::new(false),
         }
     }
 }
@@ -91,11 +94,20 @@ impl ShardCounters {
     /// Signals a change to the waiters, if any. Called after the counters changed: the
     /// fence pairs with the one in [`UserCounters::wait_until`], so either the waiter reads
     /// the new values or this sees the waiter and wakes it.
+    ///
+    /// Bumps are coalesced: while one is out and unconsumed, changes only update the
+    /// counters (a waiter clears the flag before it reads them), so a million users ending
+    /// under a waiting controller cost a few bumps, not a million.
     pub(crate) fn touch(&self) {
         fence(Ordering::SeqCst);
-        if self.changed.receiver_count() > 0 {
+        if self.changed.receiver_count() > 0 && !self.signalled.swap(true, Ordering::AcqRel) {
             self.changed.send_replace(());
         }
+    }
+
+    /// A waiter is about to read: the next change must bump again.
+    fn consume(&self) {
+        self.signalled.store(false, Ordering::SeqCst);
     }
 }
 
@@ -167,6 +179,7 @@ impl UserCounters {
     pub async fn wait_until(&self, mut pred: impl FnMut(&UserCounts) -> bool) -> UserCounts {
         let mut rxs: Vec<watch::Receiver<()>> =
             self.0.iter().map(|c| c.changed.subscribe()).collect();
+        self.0.iter().for_each(|c| c.consume());
         fence(Ordering::SeqCst);
         if rxs.is_empty() {
             // No shard: the counts never change.
@@ -185,6 +198,8 @@ impl UserCounters {
             let changes = rxs.iter_mut().map(|rx| Box::pin(rx.changed()));
             // The senders live as long as `self`: `changed` never fails here.
             let _ = futures::future::select_all(changes).await;
+            self.0.iter().for_each(|c| c.consume());
+            fence(Ordering::SeqCst);
         }
     }
 }

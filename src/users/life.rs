@@ -18,7 +18,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 
 use super::actor::RunData;
-use super::shard::ShardShared;
+use super::roster::ShardShared;
 use super::slot::FAILED;
 use super::UserContext;
 use crate::scenario::Scenario;

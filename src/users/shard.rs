@@ -5,15 +5,10 @@
 //! never restarts them, and stops them in parallel (stop request, then abort after the
 //! removal grace).
 //!
-//! Bookkeeping is two queues of `Rc`s to the users' slots, shared with the user tasks of the
-//! arbiter (so registering and ending a user costs no message): `users` in id order (ids are
-//! allocated in increasing order, so it stays sorted and is searched by bisection) and
-//! `running` in start order (each shard registers its users in increasing start sequence, so
-//! the oldest started are at the front). An ended user is a tombstone until the queues are
-//! compacted, which happens once tombstones outnumber live entries, so the queues stay within
-//! twice the number of live users.
+//! Its bookkeeping is the roster ([`super::roster`]), shared with its users' tasks. Grace
+//! timers belong to the run that armed them: a timer of an earlier run never aborts users
+//! of the next (the shard's run epoch changes with every run).
 
-use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -25,126 +20,9 @@ use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Wrap
 use super::actor::UserFactory;
 use super::policy::stripe;
 use super::pool::NoSuchUser;
-use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, FORCED, RUNNING};
+use super::roster::{Handle, Queue, ShardShared};
+use super::slot::{ASKED, ENDED, FORCED, RUNNING};
 use super::{decrement, ShardCounters, UserId};
-use crate::task::TaskExit;
-
-type Handle = Rc<dyn UserHandle>;
-
-/// Users in some order, with tombstones for those that ended.
-#[derive(Default)]
-struct Queue {
-    items: RefCell<VecDeque<Handle>>,
-    dead: Cell<usize>,
-}
-
-impl Queue {
-    fn push(&self, h: Handle) {
-        self.items.borrow_mut().push_back(h);
-    }
-
-    /// Drops tombstones once they are at least half the queue.
-    fn compact(&self) {
-        let mut items = self.items.borrow_mut();
-        while items.front().is_some_and(|h| h.slot().has(ENDED)) {
-            items.pop_front();
-            self.dead.set(self.dead.get().saturating_sub(1));
-        }
-        if self.dead.get() > 0 && self.dead.get() * 2 >= items.len() {
-            items.retain(|h| !h.slot().has(ENDED));
-            self.dead.set(0);
-            if items.capacity() > 4 * items.len().max(64) {
-                items.shrink_to_fit();
-            }
-        }
-    }
-}
-
-/// The part of a shard that its users' tasks update directly.
-pub(crate) struct ShardShared {
-    index: u32,
-    counters: Arc<ShardCounters>,
-    /// Every live user (and tombstones), by id.
-    users: Queue,
-    /// Running users (and tombstones), oldest started first.
-    running: Queue,
-}
-
-impl ShardShared {
-    pub(crate) fn index(&self) -> u32 {
-        self.index
-    }
-
-    pub(crate) fn register_running(&self, user: Handle, seq: u64) {
-        let slot = user.slot();
-        slot.seq.set(seq);
-        slot.set(RUNNING);
-        decrement(&self.counters.waiting, "waiting");
-        self.counters.running.fetch_add(1, Ordering::AcqRel);
-        if slot.has(ASKED) {
-            self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-        }
-        self.counters.touch();
-        self.running.push(user);
-    }
-
-    /// Called exactly once per user, when its task ends (possibly from a drop path): only
-    /// cells and atomics are touched, never the queues.
-    pub(crate) fn user_exited(&self, slot: &Slot, exit: TaskExit) {
-        if slot.has(ENDED) {
-            return;
-        }
-        slot.set(ENDED);
-        slot.release();
-        self.users.dead.set(self.users.dead.get() + 1);
-        let c = &self.counters;
-        if !slot.has(RUNNING) {
-            decrement(&c.waiting, "waiting");
-            c.cancelled.fetch_add(1, Ordering::AcqRel);
-            c.touch();
-            return;
-        }
-        self.running.dead.set(self.running.dead.get() + 1);
-        decrement(&c.running, "running");
-        if slot.has(ASKED) {
-            decrement(&c.stopping, "stopping");
-        }
-        let counter = match exit {
-            TaskExit::Cancelled => &c.killed,
-            TaskExit::Panicked(_) => &c.crashed,
-            TaskExit::Completed if slot.has(FAILED) => &c.crashed,
-            TaskExit::Completed => &c.ended,
-        };
-        counter.fetch_add(1, Ordering::AcqRel);
-        c.touch();
-    }
-
-    /// Queues a stop request (once).
-    fn ask(&self, user: &dyn UserHandle) {
-        let slot = user.slot();
-        if !slot.has(ASKED) {
-            slot.set(ASKED);
-            user.request_stop();
-            if slot.has(RUNNING) {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-                self.counters.touch();
-            }
-        }
-    }
-
-    fn compact(&self) {
-        self.users.compact();
-        self.running.compact();
-    }
-
-    /// The live user `id`, if it is on this shard.
-    fn find(&self, id: u64) -> Option<Handle> {
-        let users = self.users.items.borrow();
-        let i = users.binary_search_by_key(&id, |h| h.slot().id).ok()?;
-        let h = &users[i];
-        (!h.slot().has(ENDED)).then(|| h.clone())
-    }
-}
 
 /// Users spawned per turn of the arbiter: spawning yields between chunks, so a big add does
 /// not hold the shard for seconds (a stop in between cancels the rest). Measured: 2 048 made
