@@ -20,6 +20,12 @@
 //!   started are stopped, and the state becomes `Finished`.
 //! * [`Controller::status`] reads shared counters and never waits on the controller or on
 //!   users: it stays fast with a million users.
+//! * [`Controller::wait_status`], [`Controller::wait_finished`] and
+//!   [`UserCounters::wait_until`](crate::users::UserCounters::wait_until) (through
+//!   [`Controller::users`]) await published changes; nothing polls on a timer.
+//!
+//! The users' side (shards, striping, oldest-first removal) lives in [`crate::users`]; the
+//! user rate (parameter, throttle, gate) in [`crate::user_rate`].
 
 mod actor;
 mod error;

@@ -20,6 +20,12 @@
 //! Counters live in per-shard atomics ([`UserCounts`]), so reading them costs O(shards) and
 //! never waits on a user; a user is counted running only between registration and its end,
 //! so no counter can underflow.
+//!
+//! The boundary with the controller: the controller decides when (its state machine, ids,
+//! admission) and hands this module a run; `Users` (crate-private) owns the shards, which
+//! register with it when they (re)start, and carries out add, remove, stop-one and stop-all
+//! over them. [`shard_of`] is the one id → shard function. [`UserCounters::wait_until`]
+//! awaits a condition on the counters without polling.
 
 pub(crate) mod actor;
 mod context;
