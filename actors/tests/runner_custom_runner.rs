@@ -102,3 +102,31 @@ fn a_custom_runner_runs_throttled_http_users() {
     assert!((100..=400).contains(&total), "{total} requests: {stdout}");
     assert_eq!(errors, 0, "{stdout}");
 }
+
+#[test]
+fn a_custom_runner_serves_its_own_scenarios() {
+    use cli_support::{read_until, spawn};
+    let bin = custom_runner();
+    let (mut child, mut stdout) = spawn(&bin, &["serve", "--listen", "127.0.0.1:0"]);
+    let seen = read_until(&mut stdout, "control API on ");
+    let api = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("control API on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the API's URL")
+        .to_owned();
+    let listed = actix_rt::System::new().block_on(async move {
+        let mut res = awc::Client::default()
+            .get(format!("{api}/scenarios"))
+            .send()
+            .await
+            .expect("GET /scenarios");
+        String::from_utf8_lossy(&res.body().await.expect("body")).into_owned()
+    });
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert!(
+        listed.contains("browse") && listed.contains("walk"),
+        "{listed}"
+    );
+}

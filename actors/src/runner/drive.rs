@@ -51,11 +51,11 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     if user_rate_is_zero(&controller.status()) {
         view.warn("warning: user_rate is 0: no user starts until it is raised");
     }
-    controller.add_users(plan.users).await?;
     view.note(&format!(
         "running scenario {} with {} users for {:?} (Ctrl-C stops early)",
         plan.scenario, plan.users, plan.duration
     ));
+    controller.add_users(plan.users).await?;
 
     let started = Instant::now();
     let deadline = started + plan.duration;
