@@ -26,7 +26,7 @@ pub struct Cli {
 /// The subcommands (and `demo`, added by [`Runner::http_demo`](crate::Runner::http_demo)).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario (the only one registered, when there is one only).
+    /// Run a scenario (its name may be left out when there is only one).
     Run {
         /// The scenario (also --scenario).
         #[arg(value_name = "SCENARIO")]

@@ -64,13 +64,14 @@ pub(crate) fn main(
         cmd = cmd.about(about.to_owned());
     }
     if demo {
-        let demo = clap::Command::new("demo")
-            .about("Run the built-in HTTP scenario against an embedded target on 127.0.0.1");
-        let demo = RunArgs::augment_args(demo).mut_arg("user_rate", |a| {
-            a.help(format!(
-                "Users started per minute (at least 1), or \"infinity\" [default: {DEMO_USER_RATE}]"
-            ))
-        });
+        let demo = RunArgs::augment_args(clap::Command::new("demo"))
+            .about("Run the built-in HTTP scenario against an embedded target on 127.0.0.1")
+            .display_order(0)
+            .mut_arg("user_rate", |a| {
+                a.help(format!(
+                    "Users started per minute (at least 1), or \"infinity\" [default: {DEMO_USER_RATE}]"
+                ))
+            });
         cmd = cmd.subcommand(demo).mut_subcommand("run", |run| {
             run.about("Run a scenario (default: http) against the URL given with --set url=...")
         });

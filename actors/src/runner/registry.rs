@@ -68,3 +68,47 @@ impl Registry {
             .fold(builder, |builder, e| (e.register)(builder))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amoc::prelude::*;
+
+    struct A;
+    impl SimpleScenario for A {
+        const NAME: &'static str = "a";
+        type State = ();
+        type Message = ();
+        async fn start(&self, _: UserContext<Self>) -> Result<(), ScenarioError> {
+            Ok(())
+        }
+    }
+
+    struct B;
+    impl SimpleScenario for B {
+        const NAME: &'static str = "b";
+        type State = ();
+        type Message = ();
+        fn params(&self) -> Vec<ParamDecl> {
+            vec![Param::<u64>::new("n").spec("a number").default(1).into()]
+        }
+        async fn start(&self, _: UserContext<Self>) -> Result<(), ScenarioError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_only_scenario_is_the_default_and_order_is_kept() {
+        let mut r = Registry::default();
+        assert_eq!(r.default_name(), None);
+        r.add(B);
+        assert_eq!(r.default_name(), Some("b"));
+        r.add(A);
+        assert_eq!(r.default_name(), None, "two: a name is needed");
+        assert_eq!(r.names(), ["b", "a"]);
+        assert!(r.contains("a") && !r.contains("c"));
+        let listed = r.list();
+        assert_eq!(listed[0].1[0].name(), "n");
+        assert!(listed[1].1.is_empty());
+    }
+}
