@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod controller;
 pub mod coordinator;
+pub mod prelude;
 pub mod scenario;
 pub mod supervisor;
 mod sync;

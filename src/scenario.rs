@@ -11,6 +11,13 @@
 //! `start` returns `Err` or panics is a crash of that user only: it is reported (span
 //! `exception`, the `crashed` counter) and the run goes on. A `terminate` failure is reported
 //! and otherwise ignored.
+//!
+//! A run that needs no setup implements [`SimpleScenario`] instead: the same trait without
+//! `init`, its state built with `Default::default()`.
+
+mod simple;
+
+pub use simple::SimpleScenario;
 
 use std::fmt::Debug;
 use std::future::Future;

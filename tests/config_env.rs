@@ -199,7 +199,10 @@ async fn wrong_type_from_the_environment_is_a_verification_failure() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].name, "int");
     assert_eq!(f[0].value, Some(json!("fast")));
-    assert_eq!(f[0].reason, FailureReason::TypeMismatch("u32".into()));
+    assert_eq!(
+        f[0].reason,
+        FailureReason::TypeMismatch("expected an integer from 0 to 4294967295".into())
+    );
 }
 
 #[actix_rt::test]

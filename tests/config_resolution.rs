@@ -226,7 +226,7 @@ async fn process_scenario_config_returns_error_for_invalid_values() {
             (
                 "number",
                 Some(json!("five")),
-                FailureReason::TypeMismatch("u32".into())
+                FailureReason::TypeMismatch("expected an integer from 0 to 4294967295".into())
             ),
             ("needed", None, FailureReason::Required),
         ]

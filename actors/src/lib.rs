@@ -8,7 +8,9 @@
 //! * [`scenarios::HttpScenario`]: the built-in HTTP scenario.
 //! * [`ControlApi`]: the HTTP control API (start, add and remove users, stop, status).
 //! * [`PrometheusMetrics`]: counts events and histograms their durations for Prometheus.
-//! * [`cli`]: the `amoc` command line.
+//! * [`Runner`]: the `amoc` command line for your own scenarios; [`LoadTest`]: one test
+//!   from code, with progress and summary.
+//! * [`cli`]: the command line's arguments and exit codes.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -41,13 +43,15 @@ pub mod http;
 mod jsonl;
 mod logger;
 mod prometheus;
+pub mod runner;
 pub mod scenarios;
 mod stats;
 mod target;
 
 pub use api::{ControlApi, ScenarioInfo};
-pub use jsonl::{Flush, JsonLinesWriter};
+pub use jsonl::{EventsError, Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
 pub use prometheus::{MetricsStore, PrometheusMetrics};
+pub use runner::{LoadTest, Outcome, Progress, RunError, Runner, StopSignal};
 pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
 pub use target::TestTarget;

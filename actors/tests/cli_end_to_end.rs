@@ -1,35 +1,18 @@
 //! The `amoc` binary as a user runs it: a short demo, and bad input.
 
-use std::process::{Command, Output, Stdio};
+mod cli_support;
 
-fn amoc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amoc"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run amoc")
-}
+use std::process::{Command, Output};
 
-/// Starts `amoc args` with its output piped; its stdout, to read line by line.
+use cli_support::{amoc, spawn, text};
+
 fn spawn_amoc(
     args: &[&str],
 ) -> (
     std::process::Child,
     std::io::BufReader<std::process::ChildStdout>,
 ) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amoc"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run amoc");
-    let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    (child, stdout)
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
+    spawn(cli_support::amoc_bin(), args)
 }
 
 #[test]
@@ -76,12 +59,7 @@ fn demo_runs_a_real_load_test_and_prints_a_summary() {
 }
 
 fn assert_one_line_error(out: &Output, needle: &str) {
-    assert_eq!(out.status.code(), Some(1), "stdout: {}", text(&out.stdout));
-    let stderr = text(&out.stderr);
-    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains(needle), "{needle:?} not in {stderr}");
+    cli_support::assert_one_line_error(out, 1, needle);
 }
 
 #[test]
@@ -168,7 +146,7 @@ fn ctrl_c_stops_the_test_and_still_prints_the_summary() {
         "took {:?} to stop",
         started.elapsed()
     );
-    assert!(status.success(), "{status:?}\n{seen}{rest}");
+    assert_eq!(status.code(), Some(130), "{status:?}\n{seen}{rest}");
     assert!(rest.contains("interrupted"), "{rest}");
     assert!(rest.contains("== amoc summary: scenario http"), "{rest}");
     assert!(rest.contains("started          5"), "{rest}");

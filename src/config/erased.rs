@@ -5,7 +5,7 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::error::FailureReason;
+use super::error::{expected_in_words, FailureReason};
 use super::spec::{
     ParamSpec, ParamValue, Update, UpdateKind, Verdict, Verification, VerificationKind,
 };
@@ -114,7 +114,7 @@ impl<T: ParamValue> ErasedParam for ParamSpec<T> {
             };
         };
         let value: T = serde_json::from_value(raw.clone())
-            .map_err(|_| FailureReason::TypeMismatch(std::any::type_name::<T>().to_owned()))?;
+            .map_err(|e| FailureReason::TypeMismatch(expected_in_words(&e.to_string())))?;
         let value = match &self.verification {
             Verification::Any => value,
             Verification::OneOf(l) if l.contains(&value) => value,

@@ -27,15 +27,18 @@ pub(crate) fn notice(telemetry: &Telemetry, notice: Notice) {
             variable,
             error,
             default,
+            failed,
         } => {
-            tracing::warn!(
-                variable = %variable,
-                text = %error.text,
-                expected = EXPECTED_FORM,
-                setting = %setting,
-                "cannot parse environment variable {variable}={:?}, using default value",
-                error.text
-            );
+            if !failed {
+                let outcome = match &default {
+                    Some(d) => format!("using the default {d}"),
+                    None => format!("leaving {setting} unset"),
+                };
+                tracing::warn!(
+                    "cannot parse {variable}={:?} (expected {EXPECTED_FORM}): {outcome}",
+                    error.text
+                );
+            }
             telemetry.execute_with(&names::CONFIG_ENV, move || {
                 (
                     measurements! { "error" => 1u64 },

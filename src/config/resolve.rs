@@ -10,12 +10,15 @@ use crate::Value;
 /// Something to report (telemetry and a log line) that does not by itself fail the call.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Notice {
-    /// An `AMOC_*` variable did not parse; it was treated as unset.
+    /// An `AMOC_*` variable did not parse; it was treated as unset. `failed`: the parameter
+    /// then failed verification, and the failure names the variable (so the log line, which
+    /// would claim the run goes on, is left out; the event is still emitted).
     EnvInvalid {
         setting: String,
         variable: String,
         error: ValueParseError,
         default: Option<Value>,
+        failed: bool,
     },
     /// A verification function panicked (the failure itself is in the error).
     VerifyPanicked {
@@ -75,6 +78,7 @@ pub(crate) fn resolve(
     let mut failures = Vec::new();
     for (i, p) in decls.iter().enumerate() {
         let explicit = settings.iter().rev().find(|(n, _)| n == p.name());
+        let mut unparsable = None;
         let raw = match explicit {
             Some((_, v)) => Some(v.clone()),
             None => match lookup(env, p.name()) {
@@ -82,11 +86,13 @@ pub(crate) fn resolve(
                 EnvLookup::Unset => p.decl().default_value(),
                 EnvLookup::Invalid { variable, error } => {
                     let default = p.decl().default_value();
+                    unparsable = Some(notices.len());
                     notices.push(Notice::EnvInvalid {
                         setting: p.name().to_owned(),
                         variable,
                         error,
                         default: default.clone(),
+                        failed: false,
                     });
                     default
                 }
@@ -94,7 +100,23 @@ pub(crate) fn resolve(
         };
         match verify_one(decls, i, raw.as_ref(), notices) {
             Ok(stored) => values.push(stored),
-            Err(f) => failures.push(f),
+            Err(mut f) => {
+                // The true cause is the variable that did not parse, not the unset value.
+                if let Some(Notice::EnvInvalid {
+                    variable,
+                    error,
+                    failed,
+                    ..
+                }) = unparsable.and_then(|n| notices.get_mut(n))
+                {
+                    *failed = true;
+                    f.reason = FailureReason::EnvUnparsable {
+                        variable: variable.clone(),
+                        text: error.text.clone(),
+                    };
+                }
+                failures.push(f);
+            }
         }
     }
     if failures.is_empty() {
@@ -160,6 +182,32 @@ mod tests {
             matches!(&n[..], [Notice::EnvInvalid { setting, default: Some(d), .. }]
             if setting == "a" && *d == json!(1))
         );
+    }
+
+    #[test]
+    fn invalid_env_of_a_required_parameter_is_the_failure() {
+        let decls = Declarations::collect(vec![(
+            "s".to_owned(),
+            vec![ParamSpec::<String>::new("url", "u").required().decl()],
+        )])
+        .unwrap();
+        let env = MapEnv::new().with("AMOC_URL", "two words");
+        let mut n = Vec::new();
+        let Err(ConfigError::VerificationFailed(f)) = resolve(&decls, &[], &env, &mut n) else {
+            panic!("a failure expected");
+        };
+        assert_eq!(
+            f[0].reason,
+            FailureReason::EnvUnparsable {
+                variable: "AMOC_URL".into(),
+                text: "two words".into()
+            }
+        );
+        assert!(f[0]
+            .to_string()
+            .contains("AMOC_URL=\"two words\" does not parse"));
+        // The event is still emitted; only the log line claiming a fallback is left out.
+        assert!(matches!(&n[..], [Notice::EnvInvalid { failed: true, .. }]));
     }
 
     #[test]

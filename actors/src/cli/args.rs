@@ -7,12 +7,12 @@ use std::time::Duration;
 use amoc::Value;
 use clap::{Args, Parser, Subcommand};
 
-/// amoc-rs: a load-testing framework on actix.
+/// The command line of a [`Runner`](crate::Runner) (`amoc` is one).
 #[derive(Debug, Parser)]
 #[command(
     name = "amoc",
     version,
-    about = "amoc-rs: run load-test scenarios with many simulated users (try `amoc demo`)"
+    about = "amoc-rs: run load-test scenarios with many simulated users"
 )]
 pub struct Cli {
     /// Log framework activity (info level) to stderr; RUST_LOG overrides.
@@ -23,12 +23,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands (and `demo`, added by [`Runner::http_demo`](crate::Runner::http_demo)).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the built-in HTTP scenario against an embedded target on 127.0.0.1.
-    Demo(RunArgs),
-    /// Run a scenario (default: http) against the URL given with --set url=...
+    /// Run a scenario (its name may be left out when there is only one).
     Run {
         /// The scenario (also --scenario).
         #[arg(value_name = "SCENARIO")]
@@ -49,8 +47,8 @@ pub enum Command {
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address the control API listens on.
-    #[arg(long, default_value = "127.0.0.1:4000")]
+    /// Address the control API listens on: HOST:PORT, HOST an address or a name.
+    #[arg(long, default_value = "127.0.0.1:4000", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Also start the embedded target on 127.0.0.1 and print its URL (for the http scenario).
     #[arg(long)]
@@ -63,14 +61,15 @@ pub struct ServeArgs {
 /// Settings shared by `demo` and `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Users to start.
-    #[arg(long, default_value_t = 100)]
+    /// Users to start (at least 1).
+    #[arg(long, value_name = "N", default_value = "100", value_parser = parse_users, allow_hyphen_values = true)]
     pub users: u64,
-    /// How long to run before stopping: 20s, 500ms, 2m, or seconds.
-    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    /// How long to run before stopping: 20s, 500ms, 2m, or seconds (the test ends earlier
+    /// when every user has ended).
+    #[arg(long, default_value = "20s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Duration,
-    /// Users started per minute, or "infinity".
-    #[arg(long, value_parser = parse_user_rate)]
+    /// Users started per minute (at least 1), or "infinity" [default: 1200, or AMOC_USER_RATE].
+    #[arg(long, value_name = "RATE", value_parser = parse_user_rate, allow_hyphen_values = true)]
     pub user_rate: Option<Value>,
     /// A scenario parameter: name=value (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_setting)]
@@ -86,6 +85,9 @@ pub struct RunArgs {
 /// Parses `20s`, `500ms`, `2m`, `1h` or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("invalid duration {text:?}: must be positive"));
+    }
     let (num, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => text.split_at(i),
         None => (text, "s"),
@@ -124,15 +126,48 @@ pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
     Ok((name.to_owned(), value))
 }
 
-fn parse_user_rate(text: &str) -> Result<Value, String> {
+/// Parses `--listen`: `127.0.0.1:4000`, `[::1]:4000` or `localhost:4000` (the name's first
+/// address).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not HOST:PORT: {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
+/// Parses `--users`: a whole number of at least 1.
+pub fn parse_users(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 => u64::try_from(n).map_err(|_| format!("{text} users is too many")),
+        Ok(0) => Err("a test needs at least 1 user (`serve` starts with none)".to_owned()),
+        Ok(_) => Err(format!(
+            "{text} is negative: give the number of users, at least 1"
+        )),
+        Err(_) => Err(format!(
+            "{text:?} is not a number of users: give a whole number, at least 1"
+        )),
+    }
+}
+
+/// Parses `--user-rate`: users per minute (at least 1), or `infinity`.
+pub fn parse_user_rate(text: &str) -> Result<Value, String> {
     if text == "infinity" {
         return Ok(Value::from("infinity"));
     }
-    text.parse::<u64>().map(Value::from).map_err(|_| {
-        format!(
-            "invalid user rate {text:?}: a non-negative integer (users per minute) or \"infinity\""
-        )
-    })
+    match text.trim().parse::<i128>() {
+        Ok(0) => Err(
+            "0 would start nobody: give users per minute, at least 1, or \"infinity\"".to_owned(),
+        ),
+        Ok(n) => u64::try_from(n).map(Value::from).map_err(|_| {
+            format!("{text} is not a user rate: users per minute, at least 1, or \"infinity\"")
+        }),
+        Err(_) => Err(format!(
+            "{text:?} is not a user rate: users per minute, at least 1, or \"infinity\""
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +183,27 @@ mod tests {
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn users_and_user_rates_say_what_is_wrong_with_the_value() {
+        assert_eq!(parse_users("5"), Ok(5));
+        assert!(parse_users("0").unwrap_err().contains("at least 1 user"));
+        assert!(parse_users("-5").unwrap_err().contains("-5 is negative"));
+        assert!(parse_users("five")
+            .unwrap_err()
+            .contains("not a number of users"));
+        assert_eq!(parse_user_rate("60"), Ok(Value::from(60)));
+        assert_eq!(parse_user_rate("infinity"), Ok(Value::from("infinity")));
+        assert!(parse_user_rate("0")
+            .unwrap_err()
+            .contains("would start nobody"));
+        assert!(parse_user_rate("-1")
+            .unwrap_err()
+            .contains("not a user rate"));
+        assert!(parse_duration("-5s")
+            .unwrap_err()
+            .contains("must be positive"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `amoc` command line: run a load test, watch it live, read its summary.
+//! The command line of a [`Runner`](crate::Runner): run a load test, watch it live, read its
+//! summary. `amoc` is the runner of the built-in scenarios:
 //!
 //! ```text
 //! amoc demo                          # the built-in HTTP scenario against an embedded target
@@ -8,54 +9,130 @@
 //! ```
 //!
 //! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
-//! bare word), then `AMOC_<NAME>` environment variables, then defaults. Bad input ends with a
-//! one-line error and exit status 1 (2 for unparsable arguments). Ctrl-C stops the test
-//! gracefully and still prints the summary.
+//! bare word), then `AMOC_<NAME>` environment variables, then defaults.
+//!
+//! Exit codes: 0 the test ran; 1 it could not run (an unknown scenario, a refused setting, a
+//! failing `init`) or its events file could not be written; 2 the arguments do not parse;
+//! 130 / 143 Ctrl-C / SIGTERM stopped it (after the summary). Every error is one line on
+//! stderr. Log lines (`-v`, `RUST_LOG`) are coloured only when stderr is a terminal.
 
 mod args;
-mod report;
-mod runner;
+mod dispatch;
+pub(crate) mod report;
 mod serve;
 
+use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Args as _, CommandFactory, FromArgMatches};
 
-pub use args::{parse_duration, parse_setting, Cli, Command, RunArgs, ServeArgs};
-pub use runner::{run, Outcome};
+pub use args::{
+    parse_duration, parse_listen, parse_setting, parse_user_rate, parse_users, Cli, Command,
+    RunArgs, ServeArgs,
+};
 
-/// Parses the process arguments, runs the command and returns the exit code.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // --help, --version, and a bare `amoc` (its help is the useful answer).
-        Err(e)
-            if !e.use_stderr()
-                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
-        {
-            e.exit()
-        }
-        Err(e) => {
-            // clap's first line names the bad argument; the usage block that follows would
-            // bury it, so it is left to `--help`.
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first} (see --help)");
-            return ExitCode::from(2);
-        }
+use crate::runner::Registry;
+
+/// The user rate of `demo` when `--user-rate` is not given.
+pub(crate) const DEMO_USER_RATE: u64 = 6000;
+
+/// What the process was asked to do.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    Demo(RunArgs),
+    Other(Command),
+}
+
+/// Parses `args` (the program name first), runs the command, returns the exit code.
+pub(crate) fn main(
+    registry: Registry,
+    demo: bool,
+    about: Option<&str>,
+    args: Vec<OsString>,
+) -> ExitCode {
+    let mut cmd = Cli::command();
+    if let Some(name) = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .and_then(|s| s.to_str())
+    {
+        // clap keeps `&'static str` names; one per process.
+        cmd = cmd.name(&*Box::leak(name.to_owned().into_boxed_str()));
+    }
+    if let Some(about) = about {
+        cmd = cmd.about(about.to_owned());
+    }
+    if demo {
+        let demo = RunArgs::augment_args(clap::Command::new("demo"))
+            .about("Run the built-in HTTP scenario against an embedded target on 127.0.0.1")
+            .display_order(0)
+            .mut_arg("user_rate", |a| {
+                a.help(format!(
+                    "Users started per minute (at least 1), or \"infinity\" [default: {DEMO_USER_RATE}]"
+                ))
+            });
+        cmd = cmd.subcommand(demo).mut_subcommand("run", |run| {
+            run.about("Run a scenario (default: http) against the URL given with --set url=...")
+        });
+    }
+    let parsed = cmd.try_get_matches_from(args).and_then(|m| {
+        let verbose = m.get_flag("verbose");
+        let parsed = match m.subcommand() {
+            Some(("demo", sub)) => Parsed::Demo(RunArgs::from_arg_matches(sub)?),
+            _ => Parsed::Other(Cli::from_arg_matches(&m)?.command),
+        };
+        Ok((verbose, parsed))
+    });
+    let (verbose, parsed) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return usage_error(e),
     };
-    init_logging(cli.verbose);
-    match runner::dispatch(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    init_logging(verbose);
+    match dispatch::dispatch(parsed, registry) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Usage(text)) => {
+            eprintln!("error: {text} (see --help)");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// Why a command failed: its arguments (exit 2) or its run (exit 1).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Usage(String),
+    Run(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Run(e.into())
+    }
+}
+
+/// Help and version go to stdout as clap prints them; an error is one line, exit 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if !e.use_stderr()
+        || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+    }
+    // clap's first line names the bad argument; the usage block that follows would bury
+    // it, so it is left to `--help`.
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("error: {first} (see --help)");
+    ExitCode::from(2)
 }
 
 /// The error and its causes on one line, skipping causes its text already shows.
@@ -73,30 +150,21 @@ fn one_line(e: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
+/// Log lines on stderr, coloured only on a terminal (and never with `NO_COLOR` set).
 fn init_logging(verbose: bool) {
     let default = if verbose { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }
 
-/// Completes on Ctrl-C, or on SIGTERM (as `docker stop` and CI runners send it), so both stop
-/// a test gracefully.
+/// Completes on Ctrl-C or SIGTERM (for `serve`).
 pub(crate) async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+    let _ = crate::runner::stop_signal().await;
 }

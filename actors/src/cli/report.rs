@@ -1,5 +1,7 @@
-//! What the command line prints: the live progress line, the summary table, the scenario list.
+//! What the command line shows, as text: the progress line, the summary table, the scenario
+//! list. Pure functions of the numbers (see `runner::source` for where they come from).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use amoc::config::ParamDecl;
@@ -8,57 +10,72 @@ use amoc::controller::Status;
 use crate::Stats;
 
 /// One progress line: elapsed, users, requests per second, errors, latency.
-pub(crate) fn progress(elapsed: Duration, status: &Status, users: u64, window: &Stats) {
-    let u = &status.users;
-    println!(
+pub(crate) fn progress(elapsed: Duration, status: &Status, users: u64, window: &Stats) -> String {
+    format!(
         "[{:>4}s] users {:>6}/{:<6} | {:>9.0} req/s | errors {:>6} | p50 {:>7.2} ms | p99 {:>7.2} ms",
         elapsed.as_secs(),
-        u.running,
+        status.users.running,
         users,
         window.per_second(),
         window.errors,
         window.p50_ms,
         window.p99_ms,
-    );
+    )
 }
 
-/// The summary table at the end of a test.
-pub(crate) fn summary(scenario: &str, elapsed: Duration, status: &Status, totals: &Stats) {
+/// The summary table at the end of a test (several lines, each ending in a newline).
+pub(crate) fn summary(
+    scenario: &str,
+    elapsed: Duration,
+    status: &Status,
+    totals: &Stats,
+) -> String {
     let u = &status.users;
     let error_pct = if totals.requests > 0 {
         100.0 * totals.errors as f64 / totals.requests as f64
     } else {
         0.0
     };
-    println!();
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
         "== amoc summary: scenario {scenario}, {:.1} s ==",
         elapsed.as_secs_f64()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "users       started {:>10}  ended {:>8}  crashed {:>6}  killed {:>6}",
         u.ended + u.crashed + u.killed + u.running,
         u.ended,
         u.crashed,
         u.killed
     );
-    println!(
+    let _ = writeln!(
+        out,
         "requests    total {:>12}  rate {:>10.0}/s  errors {:>8} ({error_pct:.2}%)",
         totals.requests,
         totals.per_second(),
         totals.errors
     );
-    println!(
+    let _ = writeln!(
+        out,
         "latency ms  p50 {:>8.2}  p90 {:>8.2}  p99 {:>8.2}  max {:>8.2}  mean {:>8.2}",
         totals.p50_ms, totals.p90_ms, totals.p99_ms, totals.max_ms, totals.mean_ms
     );
-    println!("telemetry   dropped events {}", status.telemetry_dropped);
+    let _ = writeln!(
+        out,
+        "telemetry   dropped events {}",
+        status.telemetry_dropped
+    );
+    out
 }
 
 /// The scenarios and their parameters.
-pub(crate) fn list(scenarios: &[(&str, Vec<ParamDecl>)]) {
+pub(crate) fn list(scenarios: &[(&str, Vec<ParamDecl>)]) -> String {
+    let mut out = String::new();
     for (name, params) in scenarios {
-        println!("{name}");
+        let _ = writeln!(out, "{name}");
         for p in params {
             let default = p.default_value().map_or_else(
                 || {
@@ -70,8 +87,18 @@ pub(crate) fn list(scenarios: &[(&str, Vec<ParamDecl>)]) {
                 },
                 |v| v.to_string(),
             );
-            println!("  {:<16} {:<12} {}", p.name(), default, p.description());
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<12} {}",
+                p.name(),
+                default,
+                p.description()
+            );
         }
     }
-    println!("  (every scenario also takes user_rate: users started per minute, default 1200)");
+    let _ = writeln!(
+        out,
+        "  (every scenario also takes user_rate: users started per minute, default 1200)"
+    );
+    out
 }

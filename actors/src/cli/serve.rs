@@ -6,14 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
-use amoc::scenario::Scenario;
 use amoc::telemetry::{AttachOptions, EventPattern};
 use anyhow::Context as _;
 
 use super::args::ServeArgs;
 use super::report;
-use super::runner::STATS_HANDLER;
-use crate::scenarios::HttpScenario;
+use crate::runner::{Registry, StatsSource, STATS_HANDLER};
 use crate::{
     ControlApi, MetricsStore, PrometheusMetrics, ResetStats, TakeWindow, TestTarget, Totals,
 };
@@ -21,8 +19,13 @@ use crate::{
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 
 /// Serves until Ctrl-C, then stops any run and shuts down.
-pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut builder = App::builder().scenario(HttpScenario);
+pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result<()> {
+    let scenarios = registry
+        .list()
+        .into_iter()
+        .map(|(name, params)| (name.to_owned(), params))
+        .collect();
+    let mut builder = registry.register_on(App::builder());
     if let Some(n) = args.shards {
         builder = builder.shards(n);
     }
@@ -34,7 +37,6 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let scenarios = vec![(HttpScenario::NAME.to_owned(), HttpScenario.params())];
     let metrics = MetricsStore::new();
     let exporter = PrometheusMetrics::new(metrics.clone()).start();
     let patterns = [
@@ -81,7 +83,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// (which stop a run in progress first, so its summary is still printed; a second one exits
 /// at once).
 async fn watch(app: &App) -> anyhow::Result<()> {
-    let stats = super::runner::attach_stats(app).await?;
+    let stats = StatsSource::attach(app).await?.addr().clone();
     let c = app.controller();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let stop = super::stop_signal();
@@ -116,12 +118,15 @@ async fn watch(app: &App) -> anyhow::Result<()> {
         let elapsed = age(started_at);
         if active {
             let window = stats.send(TakeWindow).await.unwrap_or_default();
-            report::progress(elapsed, &status, status.highest_user_id, &window);
+            println!(
+                "{}",
+                report::progress(elapsed, &status, status.highest_user_id, &window)
+            );
         } else if status.kind == StatusKind::Finished {
             app.telemetry().flush(Duration::from_secs(5)).await;
             let totals = stats.send(Totals { elapsed }).await.unwrap_or_default();
             let scenario = status.scenario.clone().unwrap_or_default();
-            report::summary(&scenario, elapsed, &status, &totals);
+            print!("{}", report::summary(&scenario, elapsed, &status, &totals));
             // The next run counts its requests from zero.
             let _ = stats.send(ResetStats).await;
             reported = Some(started_at);

@@ -1,0 +1,172 @@
+//! One test, start to summary: start the scenario, add the users, show progress until the
+//! duration passes, every user has ended or a signal comes, stop, print the summary.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use amoc::app::App;
+use amoc::controller::{Status, StatusKind};
+use amoc::telemetry::{AttachOptions, EventPattern};
+use amoc::Value;
+use tokio::time::Instant;
+
+use super::progress::View;
+use super::signal::stop_signal;
+use super::source::{StatsSource, STATS_HANDLER};
+use super::{Outcome, RunError};
+use crate::cli::report;
+use crate::{Flush, JsonLinesWriter};
+
+const EVENTS_HANDLER: &str = "amoc-cli-events";
+/// How often the end conditions are checked; progress is shown every second.
+const CHECK_PERIOD: Duration = Duration::from_millis(100);
+const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
+/// How long the users get to end after the stop, and telemetry to deliver what is queued.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) scenario: String,
+    pub(crate) users: u64,
+    pub(crate) duration: Duration,
+    /// Explicit settings, `user_rate` included.
+    pub(crate) settings: Vec<(String, Value)>,
+    pub(crate) events: Option<PathBuf>,
+}
+
+/// Runs `plan` on `app` (which keeps running: the caller shuts it down).
+pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome, RunError> {
+    let stats = StatsSource::attach(app).await?;
+    let events = match &plan.events {
+        Some(path) => Some(attach_events(app, path).await?),
+        None => None,
+    };
+    let controller = app.controller();
+    controller
+        .start_scenario(&plan.scenario, plan.settings.clone())
+        .await?;
+    if user_rate_is_zero(&controller.status()) {
+        view.warn("warning: user_rate is 0: no user starts until it is raised");
+    }
+    view.note(&format!(
+        "running scenario {} with {} users for {:?} (Ctrl-C stops early)",
+        plan.scenario, plan.users, plan.duration
+    ));
+    controller.add_users(plan.users).await?;
+
+    let started = Instant::now();
+    let deadline = started + plan.duration;
+    let mut next_progress = started + PROGRESS_PERIOD;
+    let mut check = tokio::time::interval_at(started + CHECK_PERIOD, CHECK_PERIOD);
+    let signal = stop_signal();
+    tokio::pin!(signal);
+    let mut stopped_by = None;
+    let mut events_error = None;
+    loop {
+        tokio::select! {
+            _ = check.tick() => {}
+            s = &mut signal => {
+                view.note(&format!("{s}: stopping the test (again to exit at once)"));
+                stopped_by = Some(s);
+                actix_rt::spawn(async {
+                    std::process::exit(i32::from(stop_signal().await.exit_code()));
+                });
+                break;
+            }
+        }
+        let now = Instant::now();
+        let status = controller.status();
+        if now >= next_progress {
+            next_progress += PROGRESS_PERIOD;
+            let window = stats.window().await;
+            view.status(&report::progress(
+                started.elapsed(),
+                &status,
+                plan.users,
+                &window,
+            ));
+            if let Some(writer) = &events {
+                if let Ok(Err(e)) = writer.send(Flush { stop: false }).await {
+                    events_error = Some(e);
+                    view.note("the events file cannot be written: stopping the test");
+                    break;
+                }
+            }
+        }
+        if now >= deadline {
+            break;
+        }
+        if all_ended(&status, plan.users) {
+            view.note(&format!("all {} users have ended", plan.users));
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    controller.stop_scenario().await?;
+    let finished = tokio::time::timeout(STOP_TIMEOUT, controller.wait_finished()).await;
+    if !matches!(finished, Ok(StatusKind::Finished)) {
+        view.warn("warning: the run did not finish within 30 s of stopping");
+    }
+    app.telemetry().flush(FLUSH_TIMEOUT).await;
+    let totals = stats.totals(elapsed).await;
+    let status = controller.status();
+    view.finish(&report::summary(&plan.scenario, elapsed, &status, &totals));
+    if let Some(writer) = events {
+        let last = writer.send(Flush { stop: true }).await;
+        if let (None, Ok(Err(e))) = (&events_error, last) {
+            events_error = Some(e);
+        }
+    }
+    Ok(Outcome {
+        stats: totals,
+        status,
+        elapsed,
+        stopped_by,
+        events_error,
+    })
+}
+
+/// Detaches what [`drive`] attached (so that their end at shutdown is no failure).
+pub(crate) async fn detach(app: &App) {
+    let _ = app.telemetry().detach(STATS_HANDLER).await;
+    let _ = app.telemetry().detach(EVENTS_HANDLER).await;
+}
+
+async fn attach_events(app: &App, path: &Path) -> Result<Addr<JsonLinesWriter>, RunError> {
+    let writer = JsonLinesWriter::create(path)
+        .map_err(|source| RunError::EventsFile {
+            path: path.to_owned(),
+            source,
+        })?
+        .without_failure_log()
+        .start();
+    let patterns = [
+        EventPattern::prefix(&["amoc"]),
+        EventPattern::prefix(&["amoc_actors"]),
+    ];
+    app.telemetry()
+        .attach_many(
+            EVENTS_HANDLER,
+            patterns,
+            writer.clone().recipient(),
+            AttachOptions::default(),
+        )
+        .await?;
+    Ok(writer)
+}
+
+/// Every user added has ended (normally, crashed, killed or cancelled).
+fn all_ended(status: &Status, users: u64) -> bool {
+    let u = &status.users;
+    u.waiting + u.running + u.stopping == 0 && u.ended + u.crashed + u.killed + u.cancelled >= users
+}
+
+fn user_rate_is_zero(status: &Status) -> bool {
+    status
+        .settings
+        .iter()
+        .any(|(k, v)| k == "user_rate" && v.as_u64() == Some(0))
+}

@@ -1,0 +1,194 @@
+//! [`LoadTest`]: one test of one scenario from code, with the CLI's progress and summary.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use amoc::app::{App, BuildError};
+use amoc::controller::{ControllerError, Status};
+use amoc::scenario::Scenario;
+use amoc::telemetry::TelemetryError;
+use amoc::Value;
+
+use super::drive::{self, Plan};
+use super::progress::{Progress, View};
+use super::registry::Registry;
+use super::StopSignal;
+use crate::{EventsError, Stats};
+
+/// A load test of one scenario, run from code: for tests and small programs.
+///
+/// It starts an app with the scenario, adds the users, shows progress on stdout (see
+/// [`Progress`]) until the duration has passed, every user has ended, or Ctrl-C / SIGTERM
+/// came, then stops the run, prints the summary and returns the [`Outcome`].
+///
+/// ```no_run
+/// use amoc::prelude::*;
+/// use amoc_actors::LoadTest;
+///
+/// struct Hello;
+///
+/// impl SimpleScenario for Hello {
+///     const NAME: &'static str = "hello";
+///     type State = ();
+///     type Message = ();
+///
+///     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+///         println!("hello from user {}", user.user_id());
+///         Ok(())
+///     }
+/// }
+///
+/// let outcome = LoadTest::new(Hello).users(10).run_blocking()?;
+/// assert_eq!(outcome.status.users.ended, 10);
+/// # Ok::<(), amoc_actors::RunError>(())
+/// ```
+#[derive(Debug)]
+pub struct LoadTest {
+    registry: Registry,
+    plan: Plan,
+    shards: Option<usize>,
+    progress: Progress,
+}
+
+/// How a finished test went.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The request statistics of the whole test.
+    pub stats: Stats,
+    /// The controller's status at the end (users by state).
+    pub status: Status,
+    /// From the first user added to the stop.
+    pub elapsed: Duration,
+    /// The signal that stopped the test early, if one did.
+    pub stopped_by: Option<StopSignal>,
+    /// The events file (`--events`) failed: what happened, how many events are lost.
+    pub events_error: Option<EventsError>,
+}
+
+impl Outcome {
+    /// The process exit code the CLI uses: 1 when events were lost, 130 / 143 when Ctrl-C /
+    /// SIGTERM stopped the test, else 0.
+    pub fn exit_code(&self) -> u8 {
+        match (&self.events_error, self.stopped_by) {
+            (Some(_), _) => 1,
+            (None, Some(signal)) => signal.exit_code(),
+            (None, None) => 0,
+        }
+    }
+}
+
+/// Why a test could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A test needs at least one user and a duration above zero.
+    #[error("invalid test: {0}")]
+    InvalidPlan(&'static str),
+    /// The app did not start.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The runner's handlers could not be attached.
+    #[error("telemetry: {0}")]
+    Telemetry(#[from] TelemetryError),
+    /// The events file could not be opened.
+    #[error("cannot open the events file {}: {source}", path.display())]
+    EventsFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The controller refused the start or the users (unknown scenario, bad settings,
+    /// failing `init`, ...).
+    #[error(transparent)]
+    Controller(#[from] ControllerError),
+}
+
+impl LoadTest {
+    /// A test of `scenario`: 10 users for 10 s, the scenario's defaults and `AMOC_*`
+    /// variables, progress as [`Progress::Auto`].
+    pub fn new<S: Scenario>(scenario: S) -> Self {
+        let mut registry = Registry::default();
+        registry.add(scenario);
+        Self::of(registry, S::NAME)
+    }
+
+    pub(crate) fn of(registry: Registry, scenario: &str) -> Self {
+        Self {
+            registry,
+            plan: Plan {
+                scenario: scenario.to_owned(),
+                users: 10,
+                duration: Duration::from_secs(10),
+                settings: Vec::new(),
+                events: None,
+            },
+            shards: None,
+            progress: Progress::Auto,
+        }
+    }
+
+    /// Users to start (at least 1).
+    pub fn users(mut self, n: u64) -> Self {
+        self.plan.users = n;
+        self
+    }
+
+    /// How long to run before stopping (the test ends earlier when every user has ended).
+    pub fn duration(mut self, d: Duration) -> Self {
+        self.plan.duration = d;
+        self
+    }
+
+    /// A setting, as `--set name=value` (`.set("user_rate", "infinity")` starts every user
+    /// at once); a later one of the same name wins.
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        let name = name.into();
+        self.plan.settings.retain(|(k, _)| *k != name);
+        self.plan.settings.push((name, value.into()));
+        self
+    }
+
+    /// Appends every event to `path` as JSON lines.
+    pub fn events(mut self, path: impl Into<PathBuf>) -> Self {
+        self.plan.events = Some(path.into());
+        self
+    }
+
+    /// User shards (one arbiter thread each); default one per core.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = Some(n);
+        self
+    }
+
+    /// How progress and the summary are shown.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Runs the test. Must be called inside an actix system (`#[actix_rt::test]`).
+    pub async fn run(self) -> Result<Outcome, RunError> {
+        if self.plan.users == 0 {
+            return Err(RunError::InvalidPlan("at least one user is needed"));
+        }
+        if self.plan.duration.is_zero() {
+            return Err(RunError::InvalidPlan("the duration must be above zero"));
+        }
+        let mut builder = self.registry.register_on(App::builder());
+        if let Some(n) = self.shards {
+            builder = builder.shards(n);
+        }
+        let app = builder.start().await?;
+        let view = View::new(self.progress);
+        let result = drive::drive(&app, &self.plan, &view).await;
+        drive::detach(&app).await;
+        app.shutdown().await;
+        result
+    }
+
+    /// Runs the test in a new actix system, for a plain `fn main` (not inside a system).
+    pub fn run_blocking(self) -> Result<Outcome, RunError> {
+        actix_rt::System::new().block_on(self.run())
+    }
+}
