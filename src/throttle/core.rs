@@ -36,6 +36,8 @@ pub(crate) struct Core {
     conc_limit: AtomicU64,
     in_flight: AtomicU64,
     granted: StripedCounter,
+    /// Missed allowance not yet carried by an `execute` event.
+    missed_unreported: AtomicU64,
     /// Shards with at least one request queued (changed once per busy period of a shard,
     /// not per request).
     pub(crate) busy_shards: AtomicU64,
@@ -59,6 +61,7 @@ impl Core {
             conc_limit: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             granted: StripedCounter::default(),
+            missed_unreported: AtomicU64::new(0),
             busy_shards: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             shards: DashMap::new(),
@@ -89,7 +92,23 @@ impl Core {
         let mut ledger = lock(&self.ledger);
         let now = Instant::now();
         let ns = self.ns_at(now);
-        (ledger.claim(ns, idx, want), now)
+        let c = ledger.claim(ns, idx, want);
+        drop(ledger);
+        self.note_missed(c.missed);
+        (c, now)
+    }
+
+    fn note_missed(&self, n: u64) {
+        if n > 0 {
+            self.missed_unreported.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Allowance missed since the throttle started: what accrued while no request waited,
+    /// beyond the one tick's worth an idle throttle banks (0 unless a finite rate).
+    pub(crate) fn missed(&self) -> u64 {
+        let ledger = lock(&self.ledger);
+        ledger.missed(self.now_ns())
     }
 
     /// One permit for a request arriving at shard `idx` with nothing queued there, if
@@ -100,6 +119,7 @@ impl Core {
         let ns = self.ns_at(now);
         let c = ledger.try_pass(ns, idx);
         drop(ledger);
+        self.note_missed(c.missed);
         (c.n == 1).then(|| {
             self.count_grants(1);
             Permit::new(now, now, None)
@@ -276,16 +296,30 @@ impl Core {
         self.granted.sum()
     }
 
-    /// Counts `n` grants and emits one `execute` per grant.
+    /// Counts `n` grants and emits one `execute` per grant; the first carries `missed`, the
+    /// allowance missed since the last event that carried it, when there is any.
     pub(crate) fn count_grants(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
         self.granted.add(n);
+        let mut missed = if self.missed_unreported.load(Ordering::Relaxed) > 0 {
+            self.missed_unreported.swap(0, Ordering::Relaxed)
+        } else {
+            0
+        };
         for _ in 0..n {
             self.telemetry.execute_with(&names::THROTTLE_EXECUTE, || {
+                let mut m = measurements! { "count" => 1u64 };
+                if missed > 0 {
+                    m.insert("missed", missed);
+                }
                 (
-                    measurements! { "count" => 1u64 },
+                    m,
                     metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
                 )
             });
+            missed = 0;
         }
     }
 

@@ -57,6 +57,8 @@ pub(crate) struct Claim {
     pub(crate) n: u64,
     pub(crate) first_due: u64,
     pub(crate) next: Option<u64>,
+    /// Allowance newly counted as missed (forfeited while idle) by this claim.
+    pub(crate) missed: u64,
     rate: u64,
     interval_ns: u64,
 }
@@ -64,9 +66,15 @@ pub(crate) struct Claim {
 impl Claim {
     /// When the `i`-th permit of this claim was due (never after the claim).
     pub(crate) fn due(&self, i: u64, now: u64) -> u64 {
-        let off = u128::from(i) * u128::from(self.interval_ns) / u128::from(self.rate.max(1));
-        let at = u128::from(self.first_due) + off;
-        u64::try_from(at).unwrap_or(u64::MAX).min(now)
+        let rate = self.rate.max(1);
+        let off = match i.checked_mul(self.interval_ns) {
+            Some(p) => p / rate,
+            None => {
+                let q = u128::from(i) * u128::from(self.interval_ns) / u128::from(rate);
+                u64::try_from(q).unwrap_or(u64::MAX)
+            }
+        };
+        self.first_due.saturating_add(off).min(now)
     }
 }
 
@@ -78,6 +86,11 @@ pub(crate) struct Ledger {
     demand: Vec<u64>,
     /// The last time a request was known to wait (on any shard).
     waited_at: Option<u64>,
+}
+
+/// The idle rule: nothing waits now and nothing has waited for a tick or more.
+fn idle_at(demand: &[u64], waited_at: Option<u64>, now: u64) -> bool {
+    demand.iter().all(|&d| d == 0) && waited_at.map_or(true, |t| now.saturating_sub(t) >= TICK_NS)
 }
 
 impl Ledger {
@@ -98,6 +111,12 @@ impl Ledger {
         c
     }
 
+    /// Allowance missed so far (forfeited while no request waited), as it stands at `now`.
+    pub(crate) fn missed(&self, now: u64) -> u64 {
+        let idle = idle_at(&self.demand, self.waited_at, now);
+        self.schedule.as_ref().map_or(0, |s| s.missed_at(now, idle))
+    }
+
     /// Records at `now` that shard `idx` has `d` requests waiting.
     pub(crate) fn set_demand(&mut self, now: u64, idx: usize, d: u64) {
         if self.demand.len() <= idx {
@@ -115,24 +134,27 @@ impl Ledger {
         }
         // Idle: no request has waited for a tick or more (G2 then banks one tick's worth;
         // what accrued while requests waited is kept up to `H`).
-        let idle = if self.demand.iter().any(|&d| d > 0) {
+        let idle = idle_at(&self.demand, self.waited_at, now);
+        if self.demand.iter().any(|&d| d > 0) {
             self.waited_at = Some(now);
-            false
-        } else {
-            self.waited_at
-                .map_or(true, |t| now.saturating_sub(t) >= TICK_NS)
-        };
+        }
         self.demand[idx] = queued;
         let Some(s) = self.schedule.as_mut() else {
             return Claim {
                 n: 0,
                 first_due: now,
                 next: None,
+                missed: 0,
                 rate: 0,
                 interval_ns: 1,
             };
         };
+        let missed_before = s.missed();
+        // Due time of the oldest slot not granted, before a late timer's or an idle period's
+        // forfeit moves it: a request that waited through them was due then.
+        let oldest_due = s.due_of_next();
         let avail = s.available(now, idle);
+        let missed = s.missed() - missed_before;
         let others = self
             .demand
             .iter()
@@ -158,13 +180,14 @@ impl Ledger {
             let stale = s.pending_at(now.saturating_sub(GRACE)).min(avail);
             share.max(stale).min(want)
         };
-        let first_due = s.due_of_next().min(now);
+        let first_due = oldest_due.min(now);
         s.record(now, n);
         self.demand[idx] = queued.saturating_sub(n);
         Claim {
             n,
             first_due,
             next: s.next_at(now),
+            missed,
             rate: s.rate(),
             interval_ns: s.interval_ns(),
         }

@@ -7,8 +7,9 @@
 //!   the granted count never exceeds `A(t)`, so grants follow an even schedule with spacing
 //!   `δ = I / r` (at high rates, batches of what accrued since the last tick).
 //! * **Banking (G2).** When nobody was waiting, unused allowance is forfeited down to
-//!   `b = max(1, ⌈r·g / I⌉)` permits (one tick `g` = 1 ms); while requests wait, allowance
-//!   missed by a late timer is kept for at most `H` = 10 ms.
+//!   `b = max(1, ⌈r·g / I⌉)` permits (one tick `g` = 1 ms) and counted as *missed*; while
+//!   requests wait, allowance missed by a late timer is kept for at most `H` = 10 ms.
+//! * **Due times.** Permit `k` (0-based since the epoch) is due at `epoch + ⌈k·I / r⌉`.
 //! * **Window bound (G1).** A sliding log of the grants of the last `I` refuses any grant that
 //!   would put more than `r` grants in a half-open window of length `I`.
 //! * **Changes.** [`Schedule::reconfigure`] starts a new epoch no earlier than the last grant
@@ -135,6 +136,17 @@ impl Schedule {
     /// since this schedule was created: what the callers missed.
     pub fn missed(&self) -> u64 {
         self.missed
+    }
+
+    /// [`missed`](Self::missed) as it stands at `t`: with `idle` (no request waiting), what
+    /// accrued beyond the bank since the last claim counts too.
+    pub fn missed_at(&self, t: u64, idle: bool) -> u64 {
+        if !idle || self.rate == 0 {
+            return self.missed;
+        }
+        let floor = self.allowance(t).saturating_sub(self.bank);
+        self.missed
+            .saturating_add(floor.saturating_sub(self.granted))
     }
 
     /// Permits due by `t` and not yet granted (after the last forfeit).
