@@ -1,9 +1,12 @@
 //! Throughput and accuracy of one throttle under load.
 //!
-//! `cargo run --release --example throttle_bench -- --rate R --interval-ms I --users U --seconds S`
+//! `cargo run --release --example throttle_bench -- --rate R --interval-ms I --users U --seconds S --arbiters N --work-us W`
 //!
-//! Runs U users, spread over one arbiter per core, each looping on `wait`; prints the grants
-//! of each second, then one summary line. `--rate 0` means unlimited.
+//! Runs U users, spread over N arbiters (default: one per core), each looping on `wait` and
+//! spinning W µs of CPU after each permit (a stand-in for a request); prints the grants of
+//! each second, then one summary line:
+//! `throttle_bench rate=R interval_ms=I users=U seconds=S achieved_per_s=X max_in_window=M
+//! target_per_s=T arbiters=N work_us=W`. `--rate 0` means unlimited.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -20,44 +23,71 @@ thread_local! {
     static PER_MS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
+const USAGE: &str = "usage: throttle_bench [--rate R (0: unlimited; default 0)] \
+[--interval-ms I (default 1000)] [--users U (default 100)] [--seconds S (default 5)] \
+[--arbiters N (default: one per core)] [--work-us W (default 0)]";
+
 struct Args {
     rate: u64,
     interval_ms: u64,
     users: usize,
     seconds: u64,
+    arbiters: usize,
+    work_us: u64,
 }
 
-fn parse() -> anyhow::Result<Args> {
+/// The arguments, or `None` when `--help` asked for the usage.
+fn parse() -> anyhow::Result<Option<Args>> {
     let mut a = Args {
         rate: 0,
         interval_ms: 1000,
         users: 100,
         seconds: 5,
+        arbiters: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        work_us: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
-        let v = it.next().with_context(|| format!("{k} needs a value"))?;
+        if k == "--help" || k == "-h" {
+            return Ok(None);
+        }
+        let v = it
+            .next()
+            .with_context(|| format!("{k} needs a value\n{USAGE}"))?;
+        let bad = || format!("{k}: not a number: {v:?}");
         match k.as_str() {
-            "--rate" => a.rate = v.parse()?,
-            "--interval-ms" => a.interval_ms = v.parse()?,
-            "--users" => a.users = v.parse()?,
-            "--seconds" => a.seconds = v.parse()?,
-            _ => bail!("unknown argument {k}"),
+            "--rate" => a.rate = v.parse().with_context(bad)?,
+            "--interval-ms" => a.interval_ms = v.parse().with_context(bad)?,
+            "--users" => a.users = v.parse().with_context(bad)?,
+            "--seconds" => a.seconds = v.parse().with_context(bad)?,
+            "--arbiters" => a.arbiters = v.parse().with_context(bad)?,
+            "--work-us" => a.work_us = v.parse().with_context(bad)?,
+            _ => bail!("unknown argument {k}\n{USAGE}"),
         }
     }
-    if a.interval_ms == 0 || a.users == 0 || a.seconds == 0 {
-        bail!("interval, users and seconds must be positive");
+    if a.interval_ms == 0 || a.users == 0 || a.seconds == 0 || a.arbiters == 0 {
+        bail!("interval, users, seconds and arbiters must be positive");
     }
-    Ok(a)
+    Ok(Some(a))
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse()?;
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    System::new().block_on(run(args, cores))
+    let Some(args) = parse()? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    System::new().block_on(run(args))
 }
 
-async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
+/// Keeps the thread busy for `d` (a stand-in for the work of a request).
+fn spin(d: Duration) {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let throttles = Throttles::new(Telemetry::new());
     let config = if args.rate == 0 {
         ThrottleConfig::unlimited()
@@ -69,10 +99,11 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
     let start = Instant::now();
     let end = start + Duration::from_secs(args.seconds);
     let ms_total = (args.seconds * 1000) as usize;
-    let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+    let arbiters: Vec<Arbiter> = (0..args.arbiters).map(|_| Arbiter::new()).collect();
+    let work = Duration::from_micros(args.work_us);
     for u in 0..args.users {
         let t = throttles.clone();
-        arbiters[u % cores].spawn(async move {
+        arbiters[u % args.arbiters].spawn(async move {
             let mut n = 0u32;
             let mut buckets: Vec<u64> = vec![0; if record { 0 } else { ms_total }];
             loop {
@@ -91,10 +122,14 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
                     if let Some(b) = buckets.get_mut(ms) {
                         *b += 1;
                     }
-                    n = n.wrapping_add(1);
-                    if n % 64 == 0 {
-                        tokio::task::yield_now().await;
-                    }
+                }
+                if !work.is_zero() {
+                    spin(work);
+                }
+                // A permit that passed at once has no await point: let the others run.
+                n = n.wrapping_add(1);
+                if n % 64 == 0 {
+                    tokio::task::yield_now().await;
                 }
             }
             PER_MS.with(|c| {
@@ -164,8 +199,9 @@ async fn run(args: Args, cores: usize) -> anyhow::Result<()> {
         format!("{:.0}", args.rate as f64 * 1000.0 / args.interval_ms as f64)
     };
     println!(
-        "throttle_bench rate={} interval_ms={} users={} seconds={} achieved_per_s={:.0} max_in_window={} target_per_s={}",
-        args.rate, args.interval_ms, args.users, args.seconds, achieved, max_in_window, target
+        "throttle_bench rate={} interval_ms={} users={} seconds={} achieved_per_s={:.2} max_in_window={} target_per_s={} arbiters={} work_us={}",
+        args.rate, args.interval_ms, args.users, args.seconds, achieved, max_in_window, target,
+        args.arbiters, args.work_us
     );
     System::current().stop();
     Ok(())

@@ -58,6 +58,10 @@ fn users_arg() -> anyhow::Result<u64> {
                     .parse()
                     .context("--users: not a number")?;
             }
+            "--help" | "-h" => {
+                println!("usage: users_bench [--users N (default 100000)]");
+                std::process::exit(0);
+            }
             other => bail!("unknown argument {other:?} (usage: users_bench --users N)"),
         }
     }

@@ -14,11 +14,23 @@
 //!   spanning a change holds at most `max(r_old, r_new)`; the first grant after a change comes
 //!   no earlier than the last one before it plus `I / r_new`.
 //! * **G2 no bursts.** Grants are spaced evenly by `I / r` (at high rates: what accrued per
-//!   1 ms tick). An idle throttle banks one tick's worth (at least one permit): a lone request
-//!   passes at once, a crowd does not.
+//!   1 ms tick). An idle throttle (no request waiting for a tick or more) banks one tick's
+//!   worth (at least one permit): a lone request passes at once, a crowd does not.
 //! * **G3 accuracy.** While requests wait continuously, grants reach at least 99 % of the rate
-//!   (minus one tick's batch) from 1 per hour to millions per second; a late timer's missed
-//!   allowance is caught up for at most 10 ms.
+//!   (minus one tick's batch) from 1 per hour to millions per second, whether the waiters are
+//!   on one arbiter or spread over many; a late timer's missed allowance is caught up for at
+//!   most 10 ms.
+//! * **G4 prompt pass.** A request that arrives while allowance is available and nothing
+//!   waits before it on its arbiter passes at once, without waiting for a timer tick: a cap
+//!   above what the users can reach costs them (next to) nothing.
+//! * **Due time and missed allowance.** Every permit carries [`Permit::due_at`]: for a
+//!   request that passed at once, its arrival; for one that waited under a rate, the instant
+//!   its allowance became available (its slot in the even schedule, or its arrival if that
+//!   was later). Measure latency from it as well as from the actual start to correct for
+//!   coordinated omission. Allowance that accrued while no request waited, beyond the bank,
+//!   is counted as *missed*: [`ThrottleInfo::missed`], and a `missed` measurement on the
+//!   first `[amoc, throttle, execute]` event after it was counted (the sum over events is
+//!   the total). Missed allowance is never granted later: G1 and G2 hold.
 //! * **Concurrency mode** (interval 0, rate `n`): at most `n` permits outstanding; a `wait`
 //!   permit until it is dropped, a `run` permit until its future ends (or panics), a `send`
 //!   permit until the message is in the recipient's mailbox.
@@ -47,16 +59,23 @@
 //!   neither locks the registry nor touches a shared reference count.
 //! * **Shards.** Each arbiter (thread) that queues requests on a throttle gets its own shard: a
 //!   FIFO queue and a ticker task on that arbiter. The ticker takes permits from the
-//!   throttle's *ledger* (the pure [`schedule::Schedule`] behind a mutex) once per 1 ms tick —
-//!   not once per request — and grants them locally; when its grants were limited by demand
-//!   rather than allowance it ticks again at once, so the rate is reached with few waiters.
-//! * **Exact split.** When several shards wait, what the ledger has available at a tick is
+//!   throttle's *ledger* (the pure [`schedule::Schedule`] plus each shard's demand, behind a
+//!   mutex) once per 1 ms tick — not once per waiting request — and grants them locally; when
+//!   its grants were limited by demand rather than allowance it ticks again at once.
+//! * **Prompt pass.** A request arriving at a shard with nothing queued claims one permit
+//!   from the ledger itself (one lock, no task switch); if none is available it queues, and
+//!   the ledger counts it as waiting.
+//! * **Exact split.** When several shards wait, what the ledger has available at a claim is
 //!   divided among them with [`schedule::split_from`] in proportion to their waiting
-//!   requests (largest remainder, rotating ties): the shares sum exactly to the available
-//!   amount, and the ledger's grant log bounds the sum over all shards by the rate (G1), so
-//!   moving share between shards never needs a hand-over. (This is SPEC 6.4's "equivalent"
-//!   to static per-shard shares: there is no rebalancing step and no home shard for low
-//!   rates, since a shard with nothing waiting simply claims nothing.)
+//!   requests (largest remainder; ties rotate with each grant over the shards that wait):
+//!   the shares sum exactly to the available amount, and the ledger's grant log bounds the
+//!   sum over all shards by the rate (G1), so moving share between shards never needs a
+//!   hand-over. A share is a priority, not a reservation: a permit its shard has not claimed
+//!   within 2 ms of becoming due goes to whichever shard claims next, so no permit is lost
+//!   because the shard it was meant for ticks later (at low rates one permit's share rounds
+//!   to 0 for all shards but one). This is SPEC 6.4's "equivalent" to static per-shard
+//!   shares: there is no rebalancing step and no home shard for low rates, since a shard
+//!   with nothing waiting simply claims nothing.
 //! * **Concurrency mode** is one shared atomic counter of outstanding permits; a freed slot
 //!   wakes the shards that wait. **Unlimited** touches no shard and no lock.
 //! * **Registry.** The registry maps names to a throttle's core and owner; the core holds
@@ -150,6 +169,10 @@ pub struct ThrottleInfo {
     pub in_flight: u64,
     /// Permits granted since the throttle started.
     pub granted: u64,
+    /// Allowance missed since the throttle started: permits that accrued while no request
+    /// waited, beyond the one tick's worth an idle throttle banks (finite rates only). With
+    /// `granted` it tells how much of the asked rate the callers did not use.
+    pub missed: u64,
 }
 
 /// A gradual change in progress.

@@ -111,8 +111,16 @@ async fn after_a_crash_new_waits_are_served_at_the_rate() {
     // 10 permits at 20/s: spaced 50 ms (the first may pass at once) — about 450–500 ms.
     assert!(elapsed >= MS(400), "too fast: {elapsed:?}");
     assert!(elapsed <= MS(2000), "too slow: {elapsed:?}");
-    for w in granted.windows(2) {
-        assert!(w[1] - w[0] >= MS(45), "spacing {:?}", w[1] - w[0]);
+    // Grants keep to the even schedule (50 ms slots). One that a busy machine made late is
+    // followed by the next on its own slot (G2 catch-up, at most one permit at this rate),
+    // so a single gap may be short however late a grant was; but no grant comes before its
+    // slot, so four grants never fall within 100 ms.
+    for w in granted.windows(4) {
+        assert!(
+            w[3] - w[0] >= MS(99),
+            "four grants within {:?}",
+            w[3] - w[0]
+        );
     }
     assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(20));
 }

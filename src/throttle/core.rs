@@ -10,7 +10,7 @@ use dashmap::DashMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::ledger::{Ledger, StripedCounter};
+use super::ledger::{Claim, Ledger, StripedCounter};
 use super::schedule::Schedule;
 use super::shard::Shard;
 use super::{Permit, Rate, ThrottleConfig};
@@ -36,6 +36,8 @@ pub(crate) struct Core {
     conc_limit: AtomicU64,
     in_flight: AtomicU64,
     granted: StripedCounter,
+    /// Missed allowance not yet carried by an `execute` event.
+    missed_unreported: AtomicU64,
     /// Shards with at least one request queued (changed once per busy period of a shard,
     /// not per request).
     pub(crate) busy_shards: AtomicU64,
@@ -59,6 +61,7 @@ impl Core {
             conc_limit: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             granted: StripedCounter::default(),
+            missed_unreported: AtomicU64::new(0),
             busy_shards: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
             shards: DashMap::new(),
@@ -83,19 +86,54 @@ impl Core {
 
     /// Claims up to `want` permits for shard `idx` from the ledger. The grant time is read
     /// under the ledger lock, so the ledger's log is in time order and the permits carry the
-    /// time the ledger decided them. Returns the count, the grant time, and how long until a
-    /// permit could be available again (`None`: not before a change).
-    pub(crate) fn claim(
-        &self,
-        idx: usize,
-        want: u64,
-    ) -> (u64, Instant, Option<std::time::Duration>) {
+    /// time the ledger decided them. Returns the claim, read on this throttle's clock, and
+    /// the grant time.
+    pub(crate) fn claim(&self, idx: usize, want: u64) -> (Claim, Instant) {
         let mut ledger = lock(&self.ledger);
         let now = Instant::now();
         let ns = self.ns_at(now);
-        let (n, next) = ledger.claim(ns, idx, want);
-        let wait = next.map(|at| std::time::Duration::from_nanos(at.saturating_sub(ns)));
-        (n, now, wait)
+        let c = ledger.claim(ns, idx, want);
+        drop(ledger);
+        self.note_missed(c.missed);
+        (c, now)
+    }
+
+    fn note_missed(&self, n: u64) {
+        if n > 0 {
+            self.missed_unreported.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Allowance missed since the throttle started: what accrued while no request waited,
+    /// beyond the one tick's worth an idle throttle banks (0 unless a finite rate).
+    pub(crate) fn missed(&self) -> u64 {
+        let ledger = lock(&self.ledger);
+        ledger.missed(self.now_ns())
+    }
+
+    /// One permit for a request arriving at shard `idx` with nothing queued there, if
+    /// allowance is available now (G4); `None`: it must queue (the ledger then counts it).
+    pub(crate) fn try_pass(&self, idx: usize) -> Option<Permit> {
+        let mut ledger = lock(&self.ledger);
+        let now = Instant::now();
+        let ns = self.ns_at(now);
+        let c = ledger.try_pass(ns, idx);
+        drop(ledger);
+        self.note_missed(c.missed);
+        (c.n == 1).then(|| {
+            self.count_grants(1);
+            Permit::new(now, now, None)
+        })
+    }
+
+    /// The instant `ns` on this throttle's clock stands for.
+    pub(crate) fn instant_at(&self, ns: u64) -> Instant {
+        self.origin + std::time::Duration::from_nanos(ns)
+    }
+
+    /// Nanoseconds from this throttle's origin to `t` (0 before it).
+    pub(crate) fn ns_of(&self, t: Instant) -> u64 {
+        self.ns_at(t)
     }
 
     pub(crate) fn state(&self) -> u8 {
@@ -194,21 +232,30 @@ impl Core {
         }
     }
 
-    /// A permit without queueing, when the mode allows it: unlimited, or a free slot in
-    /// concurrency mode with nobody queued.
-    pub(crate) fn fast_permit(self: &Arc<Self>) -> Option<Permit> {
+    /// A permit without queueing when the mode allows it (unlimited; allowance available
+    /// with nobody queued on this arbiter, G4; a free slot in concurrency mode with nobody
+    /// queued), else this arbiter's shard to queue on.
+    pub(crate) fn pass_or_shard(self: &Arc<Self>) -> Result<Permit, Arc<Shard>> {
         match self.state() {
             UNLIMITED => {
                 self.count_grants(1);
-                Some(Permit::new(Instant::now(), None))
+                let t = Instant::now();
+                Ok(Permit::new(t, t, None))
+            }
+            RATE => {
+                let shard = self.local_shard();
+                shard.try_pass(self).ok_or(shard)
             }
             CONCURRENCY if self.busy_shards.load(Ordering::Acquire) == 0 => {
-                (self.acquire_slots(1) == 1).then(|| {
+                if self.acquire_slots(1) == 1 {
                     self.count_grants(1);
-                    Permit::new(Instant::now(), Some(self.clone()))
-                })
+                    let t = Instant::now();
+                    Ok(Permit::new(t, t, Some(self.clone())))
+                } else {
+                    Err(self.local_shard())
+                }
             }
-            _ => None,
+            _ => Err(self.local_shard()),
         }
     }
 
@@ -249,21 +296,38 @@ impl Core {
         self.granted.sum()
     }
 
-    /// Counts `n` grants and emits one `execute` per grant.
+    /// Counts `n` grants and emits one `execute` per grant; the first carries `missed`, the
+    /// allowance missed since the last event that carried it, when there is any.
     pub(crate) fn count_grants(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
         self.granted.add(n);
+        let mut missed = if self.missed_unreported.load(Ordering::Relaxed) > 0 {
+            self.missed_unreported.swap(0, Ordering::Relaxed)
+        } else {
+            0
+        };
         for _ in 0..n {
             self.telemetry.execute_with(&names::THROTTLE_EXECUTE, || {
+                let mut m = measurements! { "count" => 1u64 };
+                if missed > 0 {
+                    m.insert("missed", missed);
+                }
                 (
-                    measurements! { "count" => 1u64 },
+                    m,
                     metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
                 )
             });
+            missed = 0;
         }
     }
 
-    pub(crate) fn ledger(&self) -> MutexGuard<'_, Ledger> {
-        lock(&self.ledger)
+    /// Records that shard `idx` has nothing waiting.
+    pub(crate) fn clear_demand(&self, idx: usize) {
+        let mut ledger = lock(&self.ledger);
+        let now = self.now_ns();
+        ledger.set_demand(now, idx, 0);
     }
 
     /// This thread's shard, created on first use.

@@ -239,6 +239,7 @@ impl Handler<Info> for Owner {
             waiting: self.core.waiting(),
             in_flight: self.core.in_flight(),
             granted: self.core.granted(),
+            missed: self.core.missed(),
         })
     }
 }

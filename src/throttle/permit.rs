@@ -17,17 +17,33 @@ use super::{RunError, ThrottleError};
 #[derive(Debug)]
 pub struct Permit {
     granted_at: Instant,
+    due_at: Instant,
     slot: Option<Arc<Core>>,
 }
 
 impl Permit {
-    pub(crate) fn new(granted_at: Instant, slot: Option<Arc<Core>>) -> Self {
-        Self { granted_at, slot }
+    pub(crate) fn new(granted_at: Instant, due_at: Instant, slot: Option<Arc<Core>>) -> Self {
+        Self {
+            granted_at,
+            due_at: due_at.min(granted_at),
+            slot,
+        }
     }
 
     /// When the throttle decided the grant.
     pub fn granted_at(&self) -> Instant {
         self.granted_at
+    }
+
+    /// When this permit's slot was due (never after [`granted_at`](Self::granted_at)): for a
+    /// request served at once, its arrival; for one that waited under a rate, the instant
+    /// its allowance became available (its slot in the even schedule, or its arrival if that
+    /// was later). Latency measured from here includes the time spent waiting for a slot
+    /// that was already due (coordinated-omission correction, as wrk2 does). In unlimited
+    /// and concurrency modes it is the arrival (for a request that waited for a slot: the
+    /// arrival too).
+    pub fn due_at(&self) -> Instant {
+        self.due_at
     }
 
     /// True if this permit holds one of a concurrency-mode throttle's slots.

@@ -27,12 +27,14 @@ impl Throttles {
     pub async fn wait(&self, name: &str) -> Result<Permit, ThrottleError> {
         let queued = self.with_core(name, |core| {
             core.emit_request();
-            if let Some(p) = core.fast_permit() {
-                return Ok(Ok(p));
+            match core.pass_or_shard() {
+                Ok(p) => Ok(Ok(p)),
+                Err(shard) => {
+                    let (tx, rx) = oneshot::channel();
+                    shard.enqueue(core, Waiter::Wait(tx))?;
+                    Ok(Err(rx))
+                }
             }
-            let (tx, rx) = oneshot::channel();
-            core.local_shard().enqueue(core, Waiter::Wait(tx))?;
-            Ok(Err(rx))
         })??;
         match queued {
             Ok(permit) => Ok(permit),
@@ -66,12 +68,15 @@ impl Throttles {
     {
         let core = self.core(name)?;
         core.emit_request();
-        if let Some(permit) = core.fast_permit() {
-            recipient.do_send(msg);
-            drop(permit);
-            return Ok(());
-        }
-        core.local_shard().enqueue(
+        let shard = match core.pass_or_shard() {
+            Ok(permit) => {
+                recipient.do_send(msg);
+                drop(permit);
+                return Ok(());
+            }
+            Err(shard) => shard,
+        };
+        shard.enqueue(
             &core,
             Waiter::Deliver(Box::new(move |permit| {
                 recipient.do_send(msg);
@@ -103,11 +108,11 @@ impl Throttles {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| ThrottleError::NoRuntime)?;
         core.emit_request();
-        let granted = match core.fast_permit() {
-            Some(p) => Ok(p),
-            None => {
+        let granted = match core.pass_or_shard() {
+            Ok(p) => Ok(p),
+            Err(shard) => {
                 let (tx, rx) = oneshot::channel();
-                core.local_shard().enqueue(&core, Waiter::Wait(tx))?;
+                shard.enqueue(&core, Waiter::Wait(tx))?;
                 Err(rx)
             }
         };

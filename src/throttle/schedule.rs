@@ -7,8 +7,9 @@
 //!   the granted count never exceeds `A(t)`, so grants follow an even schedule with spacing
 //!   `δ = I / r` (at high rates, batches of what accrued since the last tick).
 //! * **Banking (G2).** When nobody was waiting, unused allowance is forfeited down to
-//!   `b = max(1, ⌈r·g / I⌉)` permits (one tick `g` = 1 ms); while requests wait, allowance
-//!   missed by a late timer is kept for at most `H` = 10 ms.
+//!   `b = max(1, ⌈r·g / I⌉)` permits (one tick `g` = 1 ms) and counted as *missed*; while
+//!   requests wait, allowance missed by a late timer is kept for at most `H` = 10 ms.
+//! * **Due times.** Permit `k` (0-based since the epoch) is due at `epoch + ⌈k·I / r⌉`.
 //! * **Window bound (G1).** A sliding log of the grants of the last `I` refuses any grant that
 //!   would put more than `r` grants in a half-open window of length `I`.
 //! * **Changes.** [`Schedule::reconfigure`] starts a new epoch no earlier than the last grant
@@ -51,6 +52,7 @@ pub struct Schedule {
     in_window: u64,
     last_grant: Option<u64>,
     total: u64,
+    missed: u64,
 }
 
 fn ceil_div(a: u128, b: u128) -> u128 {
@@ -79,6 +81,7 @@ impl Schedule {
             in_window: 0,
             last_grant: None,
             total: 0,
+            missed: 0,
         };
         s.set(rate, interval, now);
         s
@@ -129,6 +132,41 @@ impl Schedule {
         self.total
     }
 
+    /// Allowance forfeited because no request was waiting when it accrued (beyond the bank),
+    /// since this schedule was created: what the callers missed.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// [`missed`](Self::missed) as it stands at `t`: with `idle` (no request waiting), what
+    /// accrued beyond the bank since the last claim counts too.
+    pub fn missed_at(&self, t: u64, idle: bool) -> u64 {
+        if !idle || self.rate == 0 {
+            return self.missed;
+        }
+        let floor = self.allowance(t).saturating_sub(self.bank);
+        self.missed
+            .saturating_add(floor.saturating_sub(self.granted))
+    }
+
+    /// Permits due by `t` and not yet granted (after the last forfeit).
+    pub fn pending_at(&self, t: u64) -> u64 {
+        self.allowance(t).saturating_sub(self.granted)
+    }
+
+    /// When the next permit's slot in the even schedule is (was) due: the epoch plus
+    /// `⌈granted·I / r⌉`.
+    pub fn due_of_next(&self) -> u64 {
+        if self.rate == 0 {
+            return u64::MAX;
+        }
+        let wait = ceil_div(
+            u128::from(self.granted) * u128::from(self.interval_ns),
+            u128::from(self.rate),
+        );
+        sat_u64(u128::from(self.epoch) + wait)
+    }
+
     /// `A(t)`: the permits allowed since the epoch.
     pub fn allowance(&self, t: u64) -> u64 {
         if t < self.epoch {
@@ -158,13 +196,24 @@ impl Schedule {
         self.expire(t);
         let a = self.allowance(t);
         let cap = if idle { self.bank } else { self.catch_up };
-        self.granted = self.granted.max(a.saturating_sub(cap));
+        let floor = a.saturating_sub(cap);
+        if floor > self.granted {
+            if idle {
+                self.missed = self.missed.saturating_add(floor - self.granted);
+            }
+            self.granted = floor;
+        }
         let by_allowance = a.saturating_sub(self.granted);
         let by_window = self.rate.saturating_sub(self.in_window);
         by_allowance.min(by_window)
     }
 
     /// Records `n` grants at `t` (callers grant at most [`available`](Self::available)).
+    ///
+    /// Above 4 096 per interval the log keeps grants in buckets of `I / 4096`, rounded up: a
+    /// grant logged later than it was made stays in the window longer, so G1 still holds,
+    /// the log stays short at a million grants per interval, and the window frees up at most
+    /// `I / 4096` late. Lower rates are logged exactly.
     pub fn record(&mut self, t: u64, n: u64) {
         if n == 0 {
             return;
@@ -172,9 +221,15 @@ impl Schedule {
         self.granted = self.granted.saturating_add(n);
         self.in_window = self.in_window.saturating_add(n);
         self.total = self.total.saturating_add(n);
+        let bucket = if self.rate < 4096 {
+            1
+        } else {
+            (self.interval_ns >> 12).max(1)
+        };
+        let at = t.div_ceil(bucket).saturating_mul(bucket).max(t);
         match self.log.back_mut() {
-            Some((at, m)) if *at == t => *m += n,
-            _ => self.log.push_back((t, n)),
+            Some((last, m)) if *last >= at => *m += n,
+            _ => self.log.push_back((at, n)),
         }
         self.last_grant = Some(t);
     }

@@ -51,7 +51,8 @@ impl std::fmt::Debug for Waiter {
 
 #[derive(Debug, Default)]
 struct Queue {
-    waiters: VecDeque<Waiter>,
+    /// Waiting requests with their arrival times.
+    waiters: VecDeque<(Instant, Waiter)>,
     ticker: bool,
     idle_tick: bool,
     last_request: Option<Instant>,
@@ -100,8 +101,9 @@ impl Shard {
         if q.waiters.is_empty() {
             core.busy_shards.fetch_add(1, Ordering::AcqRel);
         }
-        q.waiters.push_back(waiter);
-        q.last_request = Some(Instant::now());
+        let now = Instant::now();
+        q.waiters.push_back((now, waiter));
+        q.last_request = Some(now);
         q.inactive_reported = false;
         if !q.ticker {
             q.ticker = true;
@@ -109,6 +111,18 @@ impl Shard {
             runtime.spawn(ticker(core.clone(), self.clone()));
         }
         Ok(())
+    }
+
+    /// A permit at once for a request arriving while nothing is queued here, if the ledger
+    /// has allowance available now (G4); `None`: the request must queue.
+    pub(crate) fn try_pass(&self, core: &Core) -> Option<Permit> {
+        let mut q = self.lock();
+        if !q.waiters.is_empty() {
+            return None;
+        }
+        q.last_request = Some(Instant::now());
+        q.inactive_reported = false;
+        core.try_pass(self.idx)
     }
 
     /// Requests queued here.
@@ -140,7 +154,7 @@ impl Shard {
             if !q.waiters.is_empty() {
                 core.busy_shards.fetch_sub(1, Ordering::AcqRel);
             }
-            q.waiters.drain(..).collect()
+            q.waiters.drain(..).map(|(_, w)| w).collect()
         };
         let mut sends = 0;
         for w in drained {
@@ -162,18 +176,18 @@ impl Shard {
         if state == STOPPED || (q.waiters.is_empty() && q.idle_tick) {
             q.ticker = false;
             drop(q);
-            core.ledger().set_demand(self.idx, 0);
+            core.clear_demand(self.idx);
             return Step::Done;
         }
         if q.waiters.is_empty() {
             // Stay one more tick, so a steady stream of requests does not respawn tickers.
             q.idle_tick = true;
-            core.ledger().set_demand(self.idx, 0);
+            core.clear_demand(self.idx);
             return Step::Until(now + TICK);
         }
         q.idle_tick = false;
         // Withdrawn requests (dropped `wait` futures) at the head do not take a permit.
-        while q.waiters.front().is_some_and(Waiter::is_gone) {
+        while q.waiters.front().is_some_and(|(_, w)| w.is_gone()) {
             q.waiters.pop_front();
         }
         if q.waiters.is_empty() {
@@ -184,20 +198,25 @@ impl Shard {
             return Step::Until(now + if want == 0 { TICK } else { IDLE_RECHECK });
         }
         let mut granted_at = now;
+        let mut claim = None;
         let (n, next, slots) = match state {
             UNLIMITED => (want, None, false),
             CONCURRENCY => (core.acquire_slots(want), None, true),
             RATE => {
-                let (n, at, next) = core.claim(self.idx, want);
+                let (c, at) = core.claim(self.idx, want);
                 granted_at = at;
-                (n, next, false)
+                claim = Some(c);
+                let wait = c
+                    .next
+                    .map(|t| Duration::from_nanos(t.saturating_sub(core.ns_of(at))));
+                (c.n, wait, false)
             }
             _ => (0, None, false),
         };
         let mut batch = Vec::with_capacity(n as usize);
         while (batch.len() as u64) < n {
             match q.waiters.pop_front() {
-                Some(w) if w.is_gone() => {}
+                Some((_, w)) if w.is_gone() => {}
                 Some(w) => batch.push(w),
                 None => break,
             }
@@ -214,9 +233,14 @@ impl Shard {
             }
         }
         core.count_grants(batch.len() as u64);
-        for w in batch {
+        let now_ns = core.ns_of(granted_at);
+        for (i, (arrived, w)) in batch.into_iter().enumerate() {
             let slot = slots.then(|| core.clone());
-            w.grant(Permit::new(granted_at, slot));
+            let due = match claim {
+                Some(c) => core.instant_at(c.due(i as u64, now_ns)).max(arrived),
+                None => arrived,
+            };
+            w.grant(Permit::new(granted_at, due, slot));
         }
         let again = now + TICK;
         if left == 0 {
