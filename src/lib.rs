@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod controller;
 pub mod coordinator;
+pub mod metrics;
 pub mod scenario;
 pub mod supervisor;
 pub mod task;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use amoc::config::ParamDecl;
 use amoc::controller::Status;
+use amoc::metrics::Snapshot;
 
 use crate::Stats;
 
@@ -53,6 +54,27 @@ pub(crate) fn summary(scenario: &str, elapsed: Duration, status: &Status, totals
         totals.p50_ms, totals.p90_ms, totals.p99_ms, totals.max_ms, totals.mean_ms
     );
     println!("telemetry   dropped events {}", status.telemetry_dropped);
+}
+
+/// One line per request name: count, rate, errors and latency.
+pub(crate) fn by_name(requests: &Snapshot, elapsed: Duration) {
+    let mut names = requests.by_name().peekable();
+    if names.peek().is_none() {
+        return;
+    }
+    println!("by name     count        rate/s   errors   p50 ms   p99 ms   max ms");
+    for (name, s) in names {
+        let s = Stats::from_request_stats(s, elapsed);
+        println!(
+            "  {name:<20} {:>10} {:>10.0} {:>8} {:>8.2} {:>8.2} {:>8.2}",
+            s.requests,
+            s.per_second(),
+            s.errors,
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms
+        );
+    }
 }
 
 /// The scenarios and their parameters.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
+use amoc::metrics::{RunStats, Snapshot};
 use amoc::scenario::Scenario;
 use amoc::telemetry::{AttachOptions, EventPattern};
 use amoc::Value;
@@ -14,7 +15,7 @@ use super::args::{Cli, Command, RunArgs};
 use super::report;
 use crate::http::HTTP_REQUEST;
 use crate::scenarios::HttpScenario;
-use crate::{JsonLinesWriter, LoadStats, TakeWindow, TestTarget, Totals};
+use crate::{JsonLinesWriter, LoadStats, Stats, TestTarget};
 
 pub(super) const STATS_HANDLER: &str = "amoc-cli-stats";
 const EVENTS_HANDLER: &str = "amoc-cli-events";
@@ -24,6 +25,8 @@ const EVENTS_HANDLER: &str = "amoc-cli-events";
 pub struct Outcome {
     /// The final load statistics.
     pub stats: crate::Stats,
+    /// Everything the run recorded, per request name.
+    pub requests: Snapshot,
     /// The controller's final status.
     pub status: amoc::controller::Status,
     /// Whether Ctrl-C ended the test early.
@@ -86,7 +89,6 @@ pub async fn run(scenario: &str, args: RunArgs) -> anyhow::Result<Outcome> {
 
 async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outcome> {
     let telemetry = app.telemetry();
-    let stats = attach_stats(app).await?;
     if let Some(path) = &args.events {
         let writer = JsonLinesWriter::create(path)
             .with_context(|| format!("cannot open events file {}", path.display()))?
@@ -114,6 +116,10 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
         .start_scenario(scenario, settings)
         .await
         .map_err(|e| anyhow!(e))?;
+    // Started with the run (by its `RunContext`): this run's numbers only, recorded where
+    // each request completes.
+    let stats = RunStats::current(telemetry).context("the run has no statistics")?;
+    let mut last = stats.snapshot();
     controller
         .add_users(args.users.max(1))
         .await
@@ -133,7 +139,10 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let window = stats.send(TakeWindow).await.unwrap_or_default();
+                let now = stats.snapshot();
+                let span = now.at().saturating_duration_since(last.at());
+                let window = Stats::from_request_stats(now.since(&last).total(), span);
+                last = now;
                 report::progress(started.elapsed(), &controller.status(), args.users, &window);
                 if tokio::time::Instant::now() >= deadline {
                     break;
@@ -153,11 +162,14 @@ async fn drive(app: &App, scenario: &str, args: &RunArgs) -> anyhow::Result<Outc
         eprintln!("warning: the run did not finish within 30 s of stopping");
     }
     telemetry.flush(Duration::from_secs(5)).await;
-    let totals = stats.send(Totals { elapsed }).await.unwrap_or_default();
+    let requests = stats.snapshot();
+    let totals = Stats::from_request_stats(requests.total(), elapsed);
     let status = controller.status();
     report::summary(scenario, elapsed, &status, &totals);
+    report::by_name(&requests, elapsed);
     Ok(Outcome {
         stats: totals,
+        requests,
         status,
         interrupted,
     })
