@@ -4,6 +4,11 @@
 //!
 //! Run: `cargo bench --bench http`. The target runs on its own actix system thread; the
 //! benchmark thread is the client.
+//!
+//! Figures (2026-12-01, 2 cores shared with four compiling engineers, load average ~10;
+//! 3 runs, medians): loopback 69 µs per request (42–79), awc 99 µs (88–123). The round
+//! trip dominates; the CPU each request costs is better seen in `amoc run http` under
+//! `/usr/bin/time`: 33 µs of CPU per request against 62 µs before (wrk: 22 µs), 100 users.
 
 use std::time::{Duration, Instant};
 
