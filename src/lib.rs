@@ -11,6 +11,7 @@ pub mod config;
 pub mod controller;
 pub mod coordinator;
 pub mod prelude;
+pub mod metrics;
 pub mod scenario;
 pub mod supervisor;
 mod sync;

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use crate::config::{ConfigView, ParamDecl};
 use crate::coordinator::Coordinators;
+use crate::metrics::RunStats;
 use crate::telemetry::Telemetry;
 use crate::throttle::Throttles;
 use crate::users::UserContext;
@@ -85,8 +86,8 @@ pub trait Scenario: Send + Sync + Sized + 'static {
     }
 }
 
-/// What a run offers scenario code: telemetry, configuration, throttles and coordinators.
-/// Cheap to clone, usable from any arbiter.
+/// What a run offers scenario code: telemetry, configuration, throttles, coordinators and
+/// the run's request statistics. Cheap to clone, usable from any arbiter.
 #[derive(Debug, Clone)]
 pub struct RunContext {
     scenario: Arc<str>,
@@ -94,10 +95,12 @@ pub struct RunContext {
     config: ConfigView,
     throttles: Throttles,
     coordinators: Coordinators,
+    stats: RunStats,
 }
 
 impl RunContext {
-    /// A context for a run of `scenario`.
+    /// A context for a new run of `scenario`, with new, empty [`RunStats`] (published as the
+    /// app's current ones, see [`RunStats::current`]).
     pub fn new(
         scenario: &str,
         telemetry: Telemetry,
@@ -105,12 +108,15 @@ impl RunContext {
         throttles: Throttles,
         coordinators: Coordinators,
     ) -> Self {
+        let stats = RunStats::new();
+        stats.publish(&telemetry);
         Self {
             scenario: Arc::from(scenario),
             telemetry,
             config,
             throttles,
             coordinators,
+            stats,
         }
     }
 
@@ -137,5 +143,10 @@ impl RunContext {
     /// The app's coordinators.
     pub fn coordinators(&self) -> &Coordinators {
         &self.coordinators
+    }
+
+    /// This run's request statistics (see [`crate::metrics`]).
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
     }
 }

@@ -294,6 +294,12 @@ impl Telemetry {
         }
     }
 
+    /// An identity of this registry that does not keep it alive (for per-app side tables).
+    pub(crate) fn identity(&self) -> std::sync::Weak<dyn std::any::Any + Send + Sync> {
+        let any: Arc<dyn std::any::Any + Send + Sync> = self.registry.clone();
+        Arc::downgrade(&any)
+    }
+
     /// True when some handler would receive `name` (for callers that want to skip work).
     pub fn is_live(&self) -> bool {
         self.registry.is_live()

@@ -2,9 +2,10 @@
 //!
 //! * [`TracingLogger`]: logs every event it receives through `tracing`.
 //! * [`JsonLinesWriter`]: appends one JSON object per event to a file.
-//! * [`LoadStats`]: aggregates HTTP request events into counts and latency percentiles.
+//! * [`Stats`]: the summary numbers of requests; [`LoadStats`] aggregates HTTP request events.
 //! * [`TestTarget`]: an embedded HTTP server on loopback to load-test with no setup.
-//! * [`http::get`]: an HTTP request from a user, through a pooled client per arbiter.
+//! * [`http::HttpClient`]: named HTTP requests from users, one keep-alive connection each,
+//!   recorded losslessly in the run's statistics.
 //! * [`scenarios::HttpScenario`]: the built-in HTTP scenario.
 //! * [`ControlApi`]: the HTTP control API (start, add and remove users, stop, status).
 //! * [`PrometheusMetrics`]: counts events and histograms their durations for Prometheus.

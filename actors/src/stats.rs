@@ -1,9 +1,12 @@
-//! A telemetry handler that aggregates HTTP request events into load statistics: counts,
-//! errors and latency percentiles, overall and per reporting window.
+//! Load statistics as the command line shows them ([`Stats`], made from the run's lossless
+//! [`RequestStats`]), and [`LoadStats`], a telemetry handler that aggregates HTTP request
+//! events into the same numbers (it sees only what its bounded queue delivered: reports use
+//! [`amoc::metrics`] instead).
 
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler, Message};
+use amoc::metrics::RequestStats;
 use amoc::telemetry::EventBatch;
 use hdrhistogram::Histogram;
 
@@ -93,6 +96,21 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The numbers of `stats` over `elapsed`.
+    pub fn from_request_stats(stats: &RequestStats, elapsed: Duration) -> Self {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        Stats {
+            requests: stats.count,
+            errors: stats.errors(),
+            elapsed,
+            p50_ms: ms(stats.latency_at(0.5)),
+            p90_ms: ms(stats.latency_at(0.9)),
+            p99_ms: ms(stats.latency_at(0.99)),
+            max_ms: ms(stats.latency_max()),
+            mean_ms: ms(stats.latency_mean()),
+        }
+    }
+
     /// Requests per second over the span.
     pub fn per_second(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();

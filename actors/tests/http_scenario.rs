@@ -3,23 +3,21 @@
 
 use std::time::Duration;
 
-use actix::Actor;
 use amoc::app::App;
 use amoc::config::MapEnv;
 use amoc::controller::StatusKind;
-use amoc::telemetry::AttachOptions;
+use amoc::metrics::RunStats;
 use amoc::Value;
-use amoc_actors::http::HTTP_REQUEST;
 use amoc_actors::scenarios::HttpScenario;
-use amoc_actors::{LoadStats, ResetStats, TestTarget, Totals};
+use amoc_actors::TestTarget;
 
-/// Requests the users made during `window` (after forgetting earlier ones).
-async fn requests_during(stats: &actix::Addr<LoadStats>, window: Duration) -> u64 {
-    stats.send(ResetStats).await.unwrap();
+/// Requests the users made during `window`.
+async fn requests_during(stats: &RunStats, window: Duration) -> u64 {
+    let before = stats.snapshot();
     tokio::time::sleep(window).await;
-    let totals = stats.send(Totals { elapsed: window }).await.unwrap();
-    assert_eq!(totals.errors, 0, "{totals:?}");
-    totals.requests
+    let during = stats.snapshot().since(&before);
+    assert_eq!(during.total().errors(), 0, "{during:?}");
+    during.total().count
 }
 
 #[actix_rt::test]
@@ -32,22 +30,13 @@ async fn request_rate_changes_while_the_test_runs() {
         .start()
         .await
         .unwrap();
-    let stats = LoadStats::new().start();
-    app.telemetry()
-        .attach(
-            "stats",
-            &HTTP_REQUEST,
-            stats.clone().recipient(),
-            AttachOptions::default(),
-        )
-        .await
-        .unwrap();
     let c = app.controller();
     let settings = vec![
         ("url".to_owned(), Value::from(target.url())),
         ("user_rate".to_owned(), Value::from("infinity")),
     ];
     c.run("http", 4, settings).await.unwrap();
+    let stats = RunStats::current(app.telemetry()).unwrap();
 
     // Unlimited: as fast as the target answers (thousands per second, even in debug).
     let unlimited = requests_during(&stats, Duration::from_millis(1000)).await;
@@ -78,7 +67,6 @@ async fn request_rate_changes_while_the_test_runs() {
     assert_eq!(c.wait_finished().await, StatusKind::Finished);
     let u = c.status().users;
     assert_eq!((u.ended, u.crashed), (4, 0));
-    let _ = app.telemetry().detach("stats").await;
     app.shutdown().await;
     target.stop().await;
 }

@@ -4,9 +4,16 @@
 //! for that handler only and counts it. One delivery task per handler pops up to
 //! [`MAX_BATCH`] events at a time and sends them as one [`EventBatch`], with at most one batch
 //! in flight, so the actor's mailbox never holds more than one batch of ours.
+//!
+//! An idle delivery task never busy-waits on its arbiter: when its queue is empty it parks,
+//! and the next emitter wakes it (one flag swap and a `Notify`, paid only when it sleeps).
+//! Before parking it may poll the queue for a bounded ~[`LINGER_SPINS`] spins, only when the
+//! process may run on more than one core and only while such lingering keeps finding events
+//! (a fast emitter on another core); when the emitter shares its core the spin would only
+//! delay it, fails, and is switched off until a later probe.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::Recipient;
 use crossbeam_queue::ArrayQueue;
@@ -18,10 +25,10 @@ use crate::Value;
 /// Most events handed to a handler in one batch.
 pub(crate) const MAX_BATCH: usize = 1024;
 
-/// Yields to the arbiter a delivery task makes, polling its empty queue, before it sleeps.
-const LINGER_YIELDS: usize = 32;
-/// Queue polls between two of those yields.
-const LINGER_SPINS: usize = 64;
+/// Queue polls (each with a spin hint, a few ns) a delivery task makes before it parks.
+const LINGER_SPINS: usize = 512;
+/// After a linger that found nothing, this many parks go without lingering.
+const LINGER_BACKOFF: u32 = 64;
 
 const ACTIVE: u8 = 0;
 const DETACHED: u8 = 1;
@@ -135,27 +142,25 @@ impl HandlerQueue {
         self.state.load(Ordering::Acquire)
     }
 
-    /// Stays awake a little while after the queue runs dry, polling it between yields to the
-    /// arbiter, so that a steady emitter finds the task awake and never pays for a wake-up.
-    /// True when there is something to do again (an event, or a state change).
-    async fn linger(&self) -> bool {
-        for _ in 0..LINGER_YIELDS {
-            for _ in 0..LINGER_SPINS {
-                if !self.queue.is_empty() {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            tokio::task::yield_now().await;
-            if self.state() != ACTIVE {
+    /// Polls the empty queue a bounded number of times without yielding; true when an event
+    /// (or a state change) came. Never runs when the process is confined to one core.
+    fn linger(&self) -> bool {
+        if !spare_cores() {
+            return false;
+        }
+        for _ in 0..LINGER_SPINS {
+            if !self.queue.is_empty() || self.state() != ACTIVE {
                 return true;
             }
+            std::hint::spin_loop();
         }
-        !self.queue.is_empty()
+        false
     }
 
     /// Drains the queue into `recipient` until the handler is detached or its mailbox closes.
     pub(crate) async fn deliver(self: Arc<Self>, recipient: Recipient<EventBatch>) -> DeliveryEnd {
+        // Parks left before lingering is tried again (0 = linger now).
+        let mut linger_off = 0u32;
         loop {
             if self.state() == FAILED {
                 self.discard();
@@ -172,8 +177,13 @@ impl HandlerQueue {
                 if self.state() != ACTIVE {
                     return DeliveryEnd::Detached;
                 }
-                if self.linger().await {
-                    continue;
+                if linger_off == 0 {
+                    if self.linger() {
+                        continue;
+                    }
+                    linger_off = LINGER_BACKOFF;
+                } else {
+                    linger_off -= 1;
                 }
                 let notified = self.notify.notified();
                 tokio::pin!(notified);
@@ -185,6 +195,8 @@ impl HandlerQueue {
                     continue;
                 }
                 notified.await;
+                // Give the arbiter's other tasks (the emitters, maybe) a turn before draining.
+                tokio::task::yield_now().await;
                 continue;
             }
             let n = events.len() as u64;
@@ -211,4 +223,10 @@ impl HandlerQueue {
             }
         }
     }
+}
+
+/// True when this process may run on more than one core (the affinity mask counts).
+fn spare_cores() -> bool {
+    static SPARE: OnceLock<bool> = OnceLock::new();
+    *SPARE.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use amoc::config::ParamDecl;
 use amoc::controller::Status;
+use amoc::metrics::Snapshot;
 
 use crate::Stats;
 
@@ -68,6 +69,33 @@ pub(crate) fn summary(
         "telemetry   dropped events {}",
         status.telemetry_dropped
     );
+    out
+}
+
+/// One line per request name: count, rate, errors and latency (empty when nothing was named).
+pub(crate) fn by_name(requests: &Snapshot, elapsed: Duration) -> String {
+    let mut out = String::new();
+    let mut names = requests.by_name().peekable();
+    if names.peek().is_none() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "by name     count        rate/s   errors   p50 ms   p99 ms   max ms"
+    );
+    for (name, s) in names {
+        let s = Stats::from_request_stats(s, elapsed);
+        let _ = writeln!(
+            out,
+            "  {name:<20} {:>10} {:>10.0} {:>8} {:>8.2} {:>8.2} {:>8.2}",
+            s.requests,
+            s.per_second(),
+            s.errors,
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms
+        );
+    }
     out
 }
 

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::progress::View;
 use super::signal::stop_signal;
-use super::source::{StatsSource, STATS_HANDLER};
+use super::source::{RunSource, STATS_HANDLER};
 use super::{Outcome, RunError};
 use crate::cli::report;
 use crate::{Flush, JsonLinesWriter};
@@ -39,7 +39,6 @@ pub(crate) struct Plan {
 
 /// Runs `plan` on `app` (which keeps running: the caller shuts it down).
 pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome, RunError> {
-    let stats = StatsSource::attach(app).await?;
     let events = match &plan.events {
         Some(path) => Some(attach_events(app, path).await?),
         None => None,
@@ -48,6 +47,8 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     controller
         .start_scenario(&plan.scenario, plan.settings.clone())
         .await?;
+    // Made with the run (by its `RunContext`): this run's numbers only, lossless.
+    let mut stats = RunSource::current(app).ok_or(RunError::NoStatistics)?;
     if user_rate_is_zero(&controller.status()) {
         view.warn("warning: user_rate is 0: no user starts until it is raised");
     }
@@ -81,7 +82,7 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         let status = controller.status();
         if now >= next_progress {
             next_progress += PROGRESS_PERIOD;
-            let window = stats.window().await;
+            let window = stats.window();
             view.status(&report::progress(
                 started.elapsed(),
                 &status,
@@ -111,9 +112,11 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         view.warn("warning: the run did not finish within 30 s of stopping");
     }
     app.telemetry().flush(FLUSH_TIMEOUT).await;
-    let totals = stats.totals(elapsed).await;
+    let (requests, totals) = stats.totals(elapsed);
     let status = controller.status();
-    view.finish(&report::summary(&plan.scenario, elapsed, &status, &totals));
+    let mut summary = report::summary(&plan.scenario, elapsed, &status, &totals);
+    summary.push_str(&report::by_name(&requests, elapsed));
+    view.finish(&summary);
     if let Some(writer) = events {
         let last = writer.send(Flush { stop: true }).await;
         if let (None, Ok(Err(e))) = (&events_error, last) {
@@ -122,6 +125,7 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     }
     Ok(Outcome {
         stats: totals,
+        requests,
         status,
         elapsed,
         stopped_by,

@@ -55,6 +55,8 @@ pub struct LoadTest {
 pub struct Outcome {
     /// The request statistics of the whole test.
     pub stats: Stats,
+    /// Everything the run recorded, per request name.
+    pub requests: amoc::metrics::Snapshot,
     /// The controller's status at the end (users by state).
     pub status: Status,
     /// From the first user added to the stop.
@@ -102,6 +104,9 @@ pub enum RunError {
     /// failing `init`, ...).
     #[error(transparent)]
     Controller(#[from] ControllerError),
+    /// The started run published no request statistics (a controller without a run context).
+    #[error("the run has no request statistics")]
+    NoStatistics,
 }
 
 impl LoadTest {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix::Addr;
 use amoc::app::App;
+use amoc::metrics::{RunStats, Snapshot};
 use amoc::telemetry::{AttachOptions, EventPattern, TelemetryError};
 
 use crate::http::HTTP_REQUEST;
@@ -52,5 +53,39 @@ impl StatsSource {
             .send(Totals { elapsed })
             .await
             .unwrap_or_default()
+    }
+}
+
+/// The run's lossless statistics ([`RunStats`], recorded where each request completes),
+/// read as progress windows and totals. Used by the runner: unlike [`StatsSource`] it never
+/// depends on a bounded telemetry queue.
+#[derive(Debug)]
+pub(crate) struct RunSource {
+    stats: RunStats,
+    last: Snapshot,
+}
+
+impl RunSource {
+    /// The statistics of the run the app's controller just started, if it has one.
+    pub(crate) fn current(app: &App) -> Option<Self> {
+        let stats = RunStats::current(app.telemetry())?;
+        let last = stats.snapshot();
+        Some(Self { stats, last })
+    }
+
+    /// The numbers since the last window; starts a new one.
+    pub(crate) fn window(&mut self) -> Stats {
+        let now = self.stats.snapshot();
+        let span = now.at().saturating_duration_since(self.last.at());
+        let window = Stats::from_request_stats(now.since(&self.last).total(), span);
+        self.last = now;
+        window
+    }
+
+    /// Everything recorded so far (per request name), and its totals with rates over `elapsed`.
+    pub(crate) fn totals(&self, elapsed: Duration) -> (Snapshot, Stats) {
+        let all = self.stats.snapshot();
+        let totals = Stats::from_request_stats(all.total(), elapsed);
+        (all, totals)
     }
 }

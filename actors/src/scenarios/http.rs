@@ -1,6 +1,7 @@
 //! The built-in HTTP scenario: each user sends `GET url` in a loop until asked to stop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use amoc::config::{Param, ParamDecl, Verdict};
@@ -8,7 +9,7 @@ use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles};
 use amoc::users::UserContext;
 
-use crate::http;
+use crate::http::{HttpClient, UserHttp};
 
 const URL: Param<String> = Param::new("url");
 const REQUEST_RATE: Param<u64> = Param::new("request_rate");
@@ -20,15 +21,26 @@ pub const REQUEST_THROTTLE: &str = "http_requests";
 /// Pause after a failed request, so an unreachable server is not hammered in a hot loop.
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 
+/// Bumped by every accepted update of an updatable parameter: users re-read their settings
+/// only when it changed (one atomic load per request otherwise).
+static SETTINGS_VERSION: AtomicU64 = AtomicU64::new(0);
+
+fn settings_changed<T>(_: &str, _: &T) {
+    SETTINGS_VERSION.fetch_add(1, Ordering::Release);
+}
+
 /// Users loop on `GET url`, optionally paced by a shared throttle and a think time.
 ///
-/// Parameters: `url` (required; must start with `http://`), `request_rate` (requests per
+/// Parameters: `url` (required; `http://` or `https://`), `request_rate` (requests per
 /// second over all users, 0 = unlimited, default 0), `think_time_ms` (pause between one
-/// user's requests, default 0). `init` checks that the URL answers before any user starts.
+/// user's requests, default 0). `init` checks that the URL answers before any user starts
+/// (that probe is not counted as a request).
 ///
-/// `request_rate` and `think_time_ms` can be updated while the test runs: users read them
-/// before each request, and the first user to see a new rate applies it to the
-/// [`REQUEST_THROTTLE`] throttle (starting it if the rate was unlimited).
+/// Each user is one [`UserHttp`] on the run's [`HttpClient`]: its requests are recorded as
+/// `GET <path>`. `request_rate` and `think_time_ms` can be updated while the test runs: users
+/// re-read them when an update was accepted (a version check per request), and the first
+/// user to see a new rate applies it to the [`REQUEST_THROTTLE`] throttle (starting it if
+/// the rate was unlimited).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpScenario;
 
@@ -37,6 +49,10 @@ pub struct HttpScenario;
 pub struct HttpState {
     /// The URL every user requests.
     pub url: String,
+    /// The client of that URL, shared by the users.
+    pub client: HttpClient,
+    /// The name requests are recorded under: `GET <path>`.
+    pub request_name: Arc<str>,
     /// The request rate applied to [`REQUEST_THROTTLE`] (0 = unlimited: nobody waits).
     pub rate: AtomicU64,
 }
@@ -67,10 +83,10 @@ impl Scenario for HttpScenario {
             URL.spec("the URL every user requests with GET")
                 .required()
                 .verify(|url: &String| {
-                    if url.starts_with("http://") {
+                    if url.starts_with("http://") || url.starts_with("https://") {
                         Verdict::Accept
                     } else {
-                        Verdict::RejectWith("must start with http://".into())
+                        Verdict::RejectWith("must start with http:// or https://".into())
                     }
                 })
                 .decl(),
@@ -78,22 +94,32 @@ impl Scenario for HttpScenario {
                 .spec("requests per second over all users (0 = unlimited; updatable)")
                 .default(0)
                 .updatable()
+                .on_update(settings_changed)
                 .decl(),
             THINK_TIME_MS
                 .spec("pause between one user's requests, in ms (updatable)")
                 .default(0)
                 .updatable()
+                .on_update(settings_changed)
                 .decl(),
         ]
     }
 
     async fn init(&self, ctx: RunContext) -> Result<HttpState, ScenarioError> {
         let url = URL.get(ctx.config())?;
-        http::get(ctx.telemetry(), &url)
+        let client = HttpClient::builder(url.clone()).build(&ctx).await?;
+        client
+            .user()
+            .get("probe", "")
+            .unrecorded()
+            .send()
             .await
-            .map_err(|e| format!("cannot reach {url}: {}", e.reason))?;
+            .map_err(|e| format!("cannot reach {url}: {}", crate::http::error_text(&e)))?;
+        let request_name = format!("GET {}", client.base_path()).into();
         let state = HttpState {
             url,
+            client,
+            request_name,
             rate: AtomicU64::new(0),
         };
         state
@@ -104,9 +130,16 @@ impl Scenario for HttpScenario {
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
         let state = user.state().clone();
-        let telemetry = user.telemetry().clone();
+        let mut http: UserHttp = state.client.user();
+        let mut seen = u64::MAX;
+        let (mut rate, mut think_time) = (0, Duration::ZERO);
         while !user.stop_requested() {
-            let rate = REQUEST_RATE.get(user.config())?;
+            let version = SETTINGS_VERSION.load(Ordering::Acquire);
+            if version != seen {
+                seen = version;
+                rate = REQUEST_RATE.get(user.config())?;
+                think_time = Duration::from_millis(THINK_TIME_MS.get(user.config())?);
+            }
             if rate != state.rate.load(Ordering::Acquire) {
                 if let Err(e) = state.apply_rate(rate, user.throttles()).await {
                     tracing::warn!(rate, error = %e, "cannot apply the new request_rate");
@@ -126,10 +159,9 @@ impl Scenario for HttpScenario {
                     () = user.stopping() => return Ok(()),
                 }
             }
-            if http::get(&telemetry, &state.url).await.is_err() {
+            if http.get(&state.request_name, "").send().await.is_err() {
                 tokio::time::sleep(ERROR_BACKOFF).await;
             }
-            let think_time = Duration::from_millis(THINK_TIME_MS.get(user.config())?);
             if !think_time.is_zero() {
                 tokio::select! {
                     () = tokio::time::sleep(think_time) => {}

@@ -1,0 +1,353 @@
+//! One user's HTTP handle: its connection, timer, path cache, cookies and recorder.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use amoc::metrics::{Outcome, Recorder};
+use amoc::{measurements, metadata};
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, HOST, SET_COOKIE};
+use http::uri::PathAndQuery;
+use http::{Method, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
+
+use super::conn::{self, Conn};
+use super::{HttpClient, HttpError, HTTP_REQUEST};
+
+/// Paths a user handle keeps parsed; more distinct paths are parsed on each use.
+const PATH_CACHE: usize = 16;
+
+/// One user's HTTP handle (see [the module](super)): make it with [`HttpClient::user`].
+pub struct UserHttp {
+    client: HttpClient,
+    conn: Option<Conn>,
+    timer: Option<Pin<Box<Sleep>>>,
+    paths: Vec<(Box<str>, PathAndQuery)>,
+    cookies: Vec<(String, String)>,
+    recorder: Recorder,
+}
+
+impl std::fmt::Debug for UserHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserHttp")
+            .field("connected", &self.conn.is_some())
+            .field("cookies", &self.cookies.len())
+            .finish()
+    }
+}
+
+/// A response, its body read whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// A request being built; [`send`](Request::send) sends it.
+#[derive(Debug)]
+#[must_use = "a request does nothing until sent"]
+pub struct Request<'a> {
+    http: &'a mut UserHttp,
+    name: &'a str,
+    request: Result<hyper::Request<Full<Bytes>>, HttpError>,
+    expect: Option<u16>,
+    record: bool,
+}
+
+impl UserHttp {
+    pub(super) fn new(client: HttpClient) -> Self {
+        let recorder = client.shared.stats.recorder();
+        Self {
+            client,
+            conn: None,
+            timer: None,
+            paths: Vec::new(),
+            cookies: Vec::new(),
+            recorder,
+        }
+    }
+
+    /// `GET path`, recorded as `name`. A path starting with `/` is joined to the client's
+    /// base path; `""` is the base URL itself (path and query).
+    pub fn get<'a>(&'a mut self, name: &'a str, path: &str) -> Request<'a> {
+        self.request(Method::GET, name, path, Bytes::new())
+    }
+
+    /// `POST path` with `body`, recorded as `name`.
+    pub fn post<'a>(
+        &'a mut self,
+        name: &'a str,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> Request<'a> {
+        self.request(Method::POST, name, path, body.into())
+    }
+
+    /// A request of any method, recorded as `name`.
+    pub fn request<'a>(
+        &'a mut self,
+        method: Method,
+        name: &'a str,
+        path: &str,
+        body: Bytes,
+    ) -> Request<'a> {
+        let request = self.build(method, path, body);
+        Request {
+            http: self,
+            name,
+            request,
+            expect: None,
+            record: true,
+        }
+    }
+
+    /// The value of this user's cookie `name`, if the target set it.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn path(&mut self, path: &str) -> Result<PathAndQuery, HttpError> {
+        if let Some((_, p)) = self.paths.iter().find(|(k, _)| &**k == path) {
+            return Ok(p.clone());
+        }
+        let target = &self.client.shared.target;
+        let parsed = if path.is_empty() {
+            target.path.clone()
+        } else {
+            target.request_path(path)?
+        };
+        if self.paths.len() < PATH_CACHE {
+            self.paths.push((path.into(), parsed.clone()));
+        }
+        Ok(parsed)
+    }
+
+    fn build(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
+        let path = self.path(path)?;
+        let mut request = hyper::Request::new(Full::new(body));
+        *request.method_mut() = method;
+        *request.uri_mut() = Uri::from(path);
+        let headers = request.headers_mut();
+        headers.insert(HOST, self.client.shared.target.host_header.clone());
+        if !self.cookies.is_empty() {
+            let line = self
+                .cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let value =
+                HeaderValue::from_str(&line).map_err(|_| HttpError::InvalidHeader(line.clone()))?;
+            headers.insert(COOKIE, value);
+        }
+        Ok(request)
+    }
+
+    /// Sends `request` within the timeout; a timed-out connection is dropped.
+    async fn exchange(
+        &mut self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<Response, HttpError> {
+        let timeout = self.client.shared.timeout;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        timer.as_mut().reset(Instant::now() + timeout);
+        let result = tokio::select! {
+            biased;
+            r = roundtrip(&mut self.conn, &self.client, request) => Some(r),
+            () = timer.as_mut() => None,
+        };
+        match result {
+            Some(r) => r,
+            None => {
+                self.conn = None;
+                Err(HttpError::Timeout(timeout))
+            }
+        }
+    }
+
+    fn keep_cookies(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let Ok(text) = value.to_str() else { continue };
+            let pair = text.split(';').next().unwrap_or("");
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            match self.cookies.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => value.clone_into(&mut slot.1),
+                None => self.cookies.push((name.to_owned(), value.to_owned())),
+            }
+        }
+    }
+}
+
+/// Sends on the user's connection (opening one if needed) and reads the whole response.
+/// The connection is kept only after a complete exchange.
+async fn roundtrip(
+    slot: &mut Option<Conn>,
+    client: &HttpClient,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<Response, HttpError> {
+    let shared = &client.shared;
+    let mut conn = match slot.take() {
+        Some(c) if !c.is_closed() => c,
+        _ => conn::connect(&shared.target, &shared.addrs, shared.tls.as_ref()).await?,
+    };
+    if conn.ready().await.is_err() {
+        // The target closed the kept-alive connection since the last request.
+        conn = conn::connect(&shared.target, &shared.addrs, shared.tls.as_ref()).await?;
+        conn.ready().await.map_err(HttpError::Request)?;
+    }
+    let response = conn
+        .send_request(request)
+        .await
+        .map_err(HttpError::Request)?;
+    let (parts, body) = response.into_parts();
+    let body = read_body(body).await?;
+    *slot = Some(conn);
+    Ok(Response {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// The whole body; a body of one frame is not copied.
+async fn read_body(mut body: Incoming) -> Result<Bytes, HttpError> {
+    let mut first = Bytes::new();
+    let mut more: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(HttpError::Request)?.into_data() else {
+            continue;
+        };
+        match &mut more {
+            Some(m) => m.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut m = BytesMut::from(&first[..]);
+                m.extend_from_slice(&data);
+                more = Some(m);
+            }
+        }
+    }
+    Ok(more.map_or(first, BytesMut::freeze))
+}
+
+impl Request<'_> {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Ok(request) = &mut self.request {
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                (Ok(n), Ok(v)) => {
+                    request.headers_mut().append(n, v);
+                }
+                _ => self.request = Err(HttpError::InvalidHeader(format!("{name}: {value}"))),
+            }
+        }
+        self
+    }
+
+    /// Makes [`send`](Request::send) fail with [`HttpError::UnexpectedStatus`] unless the
+    /// response has this status (the request is recorded with its real status either way).
+    pub fn expect_status(mut self, status: u16) -> Self {
+        self.expect = Some(status);
+        self
+    }
+
+    /// Sends without recording it in the run's statistics or emitting an event (for a
+    /// reachability probe, say).
+    pub fn unrecorded(mut self) -> Self {
+        self.record = false;
+        self
+    }
+
+    /// Sends the request and reads the whole response.
+    pub async fn send(self) -> Result<Response, HttpError> {
+        let Request {
+            http,
+            name,
+            request,
+            expect,
+            record,
+        } = self;
+        let request = request?;
+        let method = request.method().clone();
+        let start = Instant::now();
+        let result = http.exchange(request).await;
+        let latency = start.elapsed();
+        if record {
+            let outcome = match &result {
+                Ok(r) => Outcome::Status(r.status),
+                Err(_) => Outcome::Failed,
+            };
+            http.recorder.record(name, outcome, latency);
+            report(http, name, &method, &result, latency);
+        }
+        let response = result?;
+        if http.client.shared.cookies {
+            http.keep_cookies(&response.headers);
+        }
+        match expect {
+            Some(expected) if expected != response.status => Err(HttpError::UnexpectedStatus {
+                expected,
+                got: response.status,
+            }),
+            _ => Ok(response),
+        }
+    }
+}
+
+fn report(
+    http: &UserHttp,
+    name: &str,
+    method: &Method,
+    result: &Result<Response, HttpError>,
+    latency: Duration,
+) {
+    http.client
+        .shared
+        .telemetry
+        .execute_with(&HTTP_REQUEST, || {
+            let status = result.as_ref().map_or(0, |r| u64::from(r.status));
+            let duration = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+            let mut md = metadata! { "name" => name, "method" => method.as_str() };
+            if let Err(e) = result {
+                md.insert("error", error_text(e));
+            }
+            (
+                measurements! { "duration" => duration, "status" => status },
+                md,
+            )
+        });
+}
+
+/// The error and its causes on one line.
+pub(crate) fn error_text(e: &HttpError) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
