@@ -35,7 +35,7 @@ macro_rules! spawn_server {
     };
 }
 
-mod api;
+pub mod api;
 pub mod cli;
 pub mod http;
 mod jsonl;
@@ -45,7 +45,7 @@ pub mod scenarios;
 mod stats;
 mod target;
 
-pub use api::{ControlApi, ScenarioInfo};
+pub use api::{ApiToken, ControlApi, ControlApiBuilder, RunEvent, ScenarioInfo};
 pub use jsonl::{Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
 pub use prometheus::{MetricsStore, PrometheusMetrics};

@@ -1,6 +1,5 @@
 //! Command-line arguments.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,9 +48,20 @@ pub enum Command {
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address the control API listens on.
+    /// Address the control API listens on: HOST:PORT, HOST an address or a name (also
+    /// accepted in the Host header). Beyond loopback every request needs the token.
     #[arg(long, default_value = "127.0.0.1:4000")]
-    pub listen: SocketAddr,
+    pub listen: String,
+    /// A file holding the API token (else AMOC_API_TOKEN; else, beyond loopback, a token is
+    /// generated and printed once).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Also start the embedded target on 127.0.0.1 and print its URL (for the http scenario).
     #[arg(long)]
     pub target: bool,
