@@ -48,6 +48,9 @@ mod target;
 pub use api::{ApiToken, ControlApi, ControlApiBuilder, RunEvent, ScenarioInfo};
 pub use jsonl::{Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
-pub use prometheus::{MetricsStore, PrometheusMetrics};
+pub use prometheus::{
+    to_text_format, MetricsStore, PrometheusMetrics, LATENCY_BUCKETS, OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+};
 pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
 pub use target::TestTarget;

@@ -19,6 +19,8 @@ pub(super) struct State {
     pub(super) controller: Controller,
     pub(super) scenarios: Vec<ScenarioInfo>,
     pub(super) metrics: Option<MetricsStore>,
+    /// The controller's own metrics, read at each scrape.
+    pub(super) controller_metrics: prometheus_client::registry::Registry,
     pub(super) policy: AccessPolicy,
     pub(super) run_events: Option<mpsc::UnboundedSender<RunEvent>>,
     pub(super) env: Option<Vec<(String, String)>>,

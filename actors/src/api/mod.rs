@@ -198,6 +198,7 @@ impl ControlApiBuilder {
         let exposure = policy.exposure();
         let tls = self.tls.take();
         let state = web::Data::from(Arc::new(handlers::State {
+            controller_metrics: metrics::controller_registry(self.controller.clone()),
             controller: self.controller,
             scenarios: self.scenarios,
             metrics: self.metrics,

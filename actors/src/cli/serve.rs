@@ -61,6 +61,7 @@ async fn serve_app(app: &App, args: &ServeArgs) -> anyhow::Result<()> {
     let patterns = [
         EventPattern::prefix(&["amoc"]),
         EventPattern::prefix(&["amoc_actors"]),
+        EventPattern::prefix(&["telemetry", "handler", "dropped"]),
     ];
     app.telemetry()
         .attach_many(

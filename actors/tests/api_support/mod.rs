@@ -184,6 +184,19 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
+    try_request(addr, method, path, headers, body)
+        .await
+        .expect("a connection")
+}
+
+/// As [`request`], `None` if nothing listens (yet).
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         head.push_str(&format!("host: {addr}\r\n"));
@@ -198,18 +211,18 @@ pub async fn request(
     }
     head.push_str("\r\n");
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
         stream.write_all(head.as_bytes()).await.unwrap();
         // The server may answer (413, 401) and close before reading all of a large body.
         let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw).await;
-        raw
+        Some(raw)
     };
     let raw = tokio::time::timeout(TIMEOUT, exchange)
         .await
-        .expect("an answer in time");
-    parse(&raw)
+        .expect("an answer in time")?;
+    Some(parse(&raw))
 }
 
 fn parse(raw: &[u8]) -> Response {
