@@ -215,14 +215,48 @@ pub async fn try_request(
         stream.write_all(head.as_bytes()).await.unwrap();
         // The server may answer (413, 401) and close before reading all of a large body.
         let _ = stream.write_all(body).await;
+        // Read the answer as far as it goes, without waiting for the server to close (it
+        // lingers a little on a body it did not read).
         let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
+        let mut buf = [0u8; 8192];
+        loop {
+            if complete(&raw, method == "HEAD") {
+                break;
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
         Some(raw)
     };
     let raw = tokio::time::timeout(TIMEOUT, exchange)
         .await
         .expect("an answer in time")?;
     Some(parse(&raw))
+}
+
+/// Whether `raw` holds a whole answer (headers and the body they announce).
+fn complete(raw: &[u8], head_only: bool) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    if head_only {
+        return true;
+    }
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = &raw[split + 4..];
+    if head.contains("transfer-encoding: chunked") {
+        return body.ends_with(b"0\r\n\r\n");
+    }
+    match head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+    {
+        Some(n) => body.len() >= n,
+        None => false,
+    }
 }
 
 fn parse(raw: &[u8]) -> Response {
