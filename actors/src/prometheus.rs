@@ -116,7 +116,9 @@ impl MetricsStore {
         let _ = prometheus_client::encoding::text::encode_registry(out, &self.0.registry);
     }
 
-    fn record(&self, batch: &EventBatch) {
+    /// Records a batch of events (what the [`PrometheusMetrics`] handler does with each one it
+    /// receives).
+    pub fn record(&self, batch: &EventBatch) {
         for e in &batch.events {
             self.0.families.record(e);
         }

@@ -111,7 +111,10 @@ fn is_secret(name: &str) -> bool {
 fn env_vars(state: &State) -> Map<String, Value> {
     let vars: Vec<(String, String)> = match &state.env {
         Some(vars) => vars.clone(),
-        None => std::env::vars().collect(),
+        // Not `vars()`: it panics on a variable that is not UTF-8.
+        None => std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect(),
     };
     vars.into_iter()
         .filter(|(k, _)| k.starts_with("AMOC_"))

@@ -166,13 +166,10 @@ impl Families {
         let count = num("count").map_or(1, |n| n.max(0.0) as u64);
         let seconds = num("duration").map(|ns| ns / 1e9);
         let name = vec![("name", meta("name"))];
-        self.events
-            .get_or_create(&vec![("event", segments.join("."))])
-            .inc();
+        let event = vec![("event", segments.join("."))];
+        self.events.get_or_create(&event).inc();
         if let Some(s) = seconds {
-            self.event_durations
-                .get_or_create(&vec![("event", segments.join("."))])
-                .observe(s);
+            self.event_durations.get_or_create(&event).observe(s);
         }
         match segments {
             ["amoc_actors", "http", "request"] => {
