@@ -142,7 +142,7 @@ impl MetricsStore {
 ///                  AttachOptions::default())
 ///     .await
 ///     .unwrap();
-/// assert!(store.render().contains("# TYPE amoc_events counter"));
+/// assert!(store.render().ends_with("# EOF\n"));
 /// # telemetry.shutdown().await;
 /// # });
 /// ```
