@@ -6,14 +6,15 @@
 //! cargo run --example custom_runner -- run browse --set url=http://127.0.0.1:8080/ --duration 10s
 //! ```
 //!
-//! `browse` sends plain `http::get` requests; per-name request statistics come with the
-//! named requests of the HTTP client.
+//! `browse` sends named requests (`home`, then `page` in a loop), so the summary shows a line
+//! for each name.
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use amoc::prelude::*;
-use amoc_actors::{http, Runner};
+use amoc_actors::http::HttpClient;
+use amoc_actors::Runner;
 
 const URL: Param<String> = Param::new("url");
 const RATE: Param<u64> = Param::new("requests_per_second");
@@ -24,7 +25,7 @@ struct Browse;
 
 impl Scenario for Browse {
     const NAME: &'static str = "browse";
-    type State = String; // the URL, read once by `init`
+    type State = HttpClient; // made once by `init`, shared by the users
     type Message = ();
 
     fn params(&self) -> Vec<ParamDecl> {
@@ -36,16 +37,20 @@ impl Scenario for Browse {
         ]
     }
 
-    async fn init(&self, ctx: RunContext) -> Result<String, ScenarioError> {
+    async fn init(&self, ctx: RunContext) -> Result<HttpClient, ScenarioError> {
         let rate = ThrottleConfig::rate_per(RATE.get(ctx.config())?, Duration::from_secs(1));
         ctx.throttles().start("browse", rate).await?;
-        Ok(URL.get(ctx.config())?)
+        Ok(HttpClient::builder(URL.get(ctx.config())?)
+            .build(&ctx)
+            .await?)
     }
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
+        let mut http = user.state().user();
+        http.get("home", "/").expect_status(200).send().await?;
         while !user.stop_requested() {
             user.throttles().wait("browse").await?;
-            let _ = http::get(user.telemetry(), user.state()).await; // errors are counted
+            let _ = http.get("page", "/").send().await; // failures are counted under "page"
         }
         Ok(())
     }

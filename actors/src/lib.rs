@@ -38,7 +38,7 @@ macro_rules! spawn_server {
     };
 }
 
-mod api;
+pub mod api;
 pub mod cli;
 pub mod http;
 mod jsonl;
@@ -49,10 +49,13 @@ pub mod scenarios;
 mod stats;
 mod target;
 
-pub use api::{ControlApi, ScenarioInfo};
+pub use api::{ApiToken, ControlApi, ControlApiBuilder, RunEvent, ScenarioInfo};
 pub use jsonl::{EventsError, Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
-pub use prometheus::{MetricsStore, PrometheusMetrics};
+pub use prometheus::{
+    to_text_format, MetricsStore, PrometheusMetrics, LATENCY_BUCKETS, OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+};
 pub use runner::{LoadTest, Outcome, Progress, RunError, Runner, StopSignal};
 pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
 pub use target::TestTarget;

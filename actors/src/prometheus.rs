@@ -1,161 +1,128 @@
-//! Prometheus metrics from telemetry events: a handler actor that counts every event it
-//! receives and histograms their `duration`, and the text exposition format to scrape.
+//! Prometheus metrics from telemetry events, kept with the `prometheus-client` crate (types,
+//! label escaping, OpenMetrics text) and scraped from the control API's `GET /metrics`.
 //!
-//! Attach [`PrometheusMetrics`] to the events to export (`[amoc]` and `[amoc_actors]` in
-//! `amoc serve`), and serve [`MetricsStore::render`] (the control API does, on `GET /metrics`).
-//! Series, all labelled with the event's dotted name:
+//! Attach [`PrometheusMetrics`] to the events to export (`[amoc]`, `[amoc_actors]` and
+//! `[telemetry]` in `amoc serve`). Series (SPEC section 10):
 //!
-//! * `amoc_events_total{event}`: events received;
-//! * `amoc_event_duration_seconds{event}`: a histogram of the `duration` measurement (in
-//!   nanoseconds, as spans and HTTP requests report it) of events that carry one;
-//! * `amoc_http_requests_total{status}`: `[amoc_actors, http, request]` events by status
-//!   (0 = no response).
+//! | series | from |
+//! | --- | --- |
+//! | `amoc_http_requests_total{status}`, `amoc_http_request_duration_seconds` | `[amoc_actors, http, request]` (status 0 = no response) |
+//! | `amoc_user_starts_total{scenario}`, `amoc_user_ends_total{scenario, outcome}` | the `[amoc, scenario, start]` span (`outcome` = `normal` or `exception`) |
+//! | `amoc_scenario_duration_seconds{phase, outcome}` | the `init`, `start` and `terminate` spans |
+//! | `amoc_throttle_requests_total{name}`, `amoc_throttle_executes_total{name}` | `[amoc, throttle, request \| execute]` |
+//! | `amoc_throttle_rate{name}`, `amoc_throttle_interval_seconds{name}` | `[amoc, throttle, rate]`: the current rate (permits per interval; `+Inf` unlimited) |
+//! | `amoc_coordinator_events_total{name, kind}` | `[amoc, coordinator, start \| stop \| add \| reset \| timeout]` |
+//! | `amoc_coordinator_groups_total{name, event}`, `amoc_coordinator_grouped_users_total{name, event}` | `[amoc, coordinator, execute]` |
+//! | `amoc_config_errors_total{kind}` | `[amoc, config, get \| verify \| env]` |
+//! | `amoc_telemetry_dropped_total{handler}` | `[telemetry, handler, dropped]` |
+//! | `amoc_events_total{event}`, `amoc_event_duration_seconds{event}` | every event (its `duration`, when it has one) |
 //!
-//! The store is shared memory behind one mutex, taken once per delivered batch and once per
-//! scrape, so scraping never waits on the handler's mailbox.
+//! Duration histograms share [`LATENCY_BUCKETS`], 100 µs to 10 s. Recording updates atomics
+//! under a family's read lock (a write lock only for a new label set), so a scrape never waits
+//! on the handler's mailbox, and the handler and a scrape only ever share read locks.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+mod families;
+
+use std::sync::Arc;
 
 use actix::{Actor, Context, Handler};
 use amoc::telemetry::EventBatch;
+use prometheus_client::registry::Registry;
 
-/// Upper bounds of the duration buckets, in seconds.
-const BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+use families::Families;
+
+/// Upper bounds of the duration buckets, in seconds: 1-2.5-5 steps from 100 µs to 10 s.
+pub const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
 ];
 
-#[derive(Debug, Default)]
-struct Histogram {
-    /// Per bucket (not cumulative); the last slot is `+Inf`.
-    buckets: [u64; BUCKETS.len() + 1],
-    sum: f64,
-    count: u64,
-}
+/// The content type of [`MetricsStore::render`].
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-impl Histogram {
-    fn record(&mut self, seconds: f64) {
-        let i = BUCKETS
-            .iter()
-            .position(|b| seconds <= *b)
-            .unwrap_or(BUCKETS.len());
-        self.buckets[i] += 1;
-        self.sum += seconds;
-        self.count += 1;
+/// The content type of the classic Prometheus text format (see [`to_text_format`]).
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// An OpenMetrics exposition rewritten in the classic Prometheus text format (0.0.4), for
+/// clients that do not ask for OpenMetrics (`curl`, `promtool check metrics`): counter
+/// families are named with their `_total` suffix, `# UNIT` and `# EOF` lines are dropped.
+pub fn to_text_format(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 64);
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let rest = line
+            .strip_prefix("# HELP ")
+            .map(|r| ("# HELP ", r))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
+        match rest {
+            Some((kind, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("{kind}{name}{suffix} {tail}"));
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
     }
-}
-
-#[derive(Debug, Default)]
-struct Series {
-    events: u64,
-    durations: Option<Histogram>,
-}
-
-#[derive(Debug, Default)]
-struct Families {
-    by_event: BTreeMap<String, Series>,
-    http_by_status: BTreeMap<u64, u64>,
+    out
 }
 
 /// The metrics a [`PrometheusMetrics`] handler records; cheap to clone, shared.
-#[derive(Debug, Clone, Default)]
-pub struct MetricsStore(Arc<Mutex<Families>>);
+#[derive(Debug, Clone)]
+pub struct MetricsStore(Arc<Store>);
+
+#[derive(Debug)]
+struct Store {
+    registry: Registry,
+    families: Families,
+}
+
+impl Default for MetricsStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl MetricsStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        let mut registry = Registry::default();
+        let families = Families::register(&mut registry);
+        Self(Arc::new(Store { registry, families }))
     }
 
-    /// Everything recorded so far, in the Prometheus text format (version 0.0.4).
+    /// Everything recorded so far, in the OpenMetrics text format (with its `# EOF`).
     pub fn render(&self) -> String {
-        let f = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        out.push_str("# HELP amoc_events_total Telemetry events received, by event name.\n");
-        out.push_str("# TYPE amoc_events_total counter\n");
-        for (event, s) in &f.by_event {
-            let _ = writeln!(out, "amoc_events_total{{event=\"{event}\"}} {}", s.events);
-        }
-        out.push_str(
-            "# HELP amoc_event_duration_seconds The duration measurement of events that carry one.\n",
-        );
-        out.push_str("# TYPE amoc_event_duration_seconds histogram\n");
-        for (event, h) in f
-            .by_event
-            .iter()
-            .filter_map(|(e, s)| Some((e, s.durations.as_ref()?)))
-        {
-            let mut cumulative = 0;
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                cumulative += h.buckets[i];
-                let _ = writeln!(
-                    out,
-                    "amoc_event_duration_seconds_bucket{{event=\"{event}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "amoc_event_duration_seconds_bucket{{event=\"{event}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "amoc_event_duration_seconds_sum{{event=\"{event}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "amoc_event_duration_seconds_count{{event=\"{event}\"}} {}",
-                h.count
-            );
-        }
-        out.push_str(
-            "# HELP amoc_http_requests_total HTTP requests by status (0 = no response).\n",
-        );
-        out.push_str("# TYPE amoc_http_requests_total counter\n");
-        for (status, n) in &f.http_by_status {
-            let _ = writeln!(out, "amoc_http_requests_total{{status=\"{status}\"}} {n}");
-        }
+        self.render_into(&mut out);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
         out
     }
 
-    fn record(&self, batch: &EventBatch) {
-        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        for e in &batch.events {
-            let segments = e.name.segments();
-            let name = label_value(&segments.join("."));
-            if segments == ["amoc_actors", "http", "request"] {
-                let status = e
-                    .measurements
-                    .get("status")
-                    .map_or(0, |n| n.as_f64() as u64);
-                *f.http_by_status.entry(status).or_default() += 1;
-            }
-            let series = f.by_event.entry(name).or_default();
-            series.events += 1;
-            if let Some(ns) = e.measurements.get("duration") {
-                series
-                    .durations
-                    .get_or_insert_with(Histogram::default)
-                    .record(ns.as_f64() / 1e9);
-            }
-        }
+    /// Everything recorded so far, in the OpenMetrics text format, without the final
+    /// `# EOF` (to follow it with other metrics).
+    pub fn render_into(&self, out: &mut String) {
+        let _ = prometheus_client::encoding::text::encode_registry(out, &self.0.registry);
     }
-}
 
-/// `text` escaped for a label value of the text format (`\\`, `\"`, `\n`).
-fn label_value(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+    /// Records a batch of events (what the [`PrometheusMetrics`] handler does with each one it
+    /// receives).
+    pub fn record(&self, batch: &EventBatch) {
+        for e in &batch.events {
+            self.0.families.record(e);
         }
     }
-    out
 }
 
 /// A telemetry handler actor feeding a [`MetricsStore`].
@@ -175,7 +142,7 @@ fn label_value(text: &str) -> String {
 ///                  AttachOptions::default())
 ///     .await
 ///     .unwrap();
-/// assert!(store.render().contains("# TYPE amoc_events_total counter"));
+/// assert!(store.render().ends_with("# EOF\n"));
 /// # telemetry.shutdown().await;
 /// # });
 /// ```
@@ -204,54 +171,5 @@ impl Handler<EventBatch> for PrometheusMetrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(
-            label_value("amoc.throttle.execute"),
-            "amoc.throttle.execute"
-        );
-        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-    }
-
-    #[test]
-    fn histogram_buckets_are_cumulative_in_the_rendering() {
-        let mut h = Histogram::default();
-        for s in [0.0001, 0.0007, 0.003, 20.0] {
-            h.record(s);
-        }
-        assert_eq!(h.count, 4);
-        assert_eq!(h.buckets[0], 1, "≤ 0.5 ms");
-        assert_eq!(h.buckets[1], 1, "≤ 1 ms");
-        assert_eq!(h.buckets[3], 1, "≤ 5 ms");
-        assert_eq!(h.buckets[BUCKETS.len()], 1, "+Inf");
-        let store = MetricsStore::new();
-        store.0.lock().unwrap().by_event.insert(
-            "a.b".into(),
-            Series {
-                events: 4,
-                durations: Some(h),
-            },
-        );
-        let text = store.render();
-        assert!(
-            text.contains("amoc_events_total{event=\"a.b\"} 4\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("amoc_event_duration_seconds_bucket{event=\"a.b\",le=\"0.001\"} 2\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("amoc_event_duration_seconds_bucket{event=\"a.b\",le=\"10\"} 3\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("amoc_event_duration_seconds_bucket{event=\"a.b\",le=\"+Inf\"} 4\n"),
-            "{text}"
-        );
-        assert!(text.contains("amoc_event_duration_seconds_count{event=\"a.b\"} 4\n"));
-    }
-}
+#[path = "prometheus/tests.rs"]
+mod tests;

@@ -50,7 +50,6 @@ pub use progress::Progress;
 pub(crate) use registry::Registry;
 pub(crate) use signal::stop_signal;
 pub use signal::StopSignal;
-pub(crate) use source::{StatsSource, STATS_HANDLER};
 
 use crate::scenarios::HttpScenario;
 

@@ -195,7 +195,7 @@ fn serve_runs_tests_started_through_the_control_api() {
                 .await
                 .expect("status");
             let status: serde_json::Value = res.json().await.expect("json");
-            if status["users"]["running"] == 5 {
+            if status["controller"]["users"]["running"] == 5 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

@@ -1,199 +1,65 @@
 //! The HTTP control API driven over loopback, as `curl` or a CI job would.
 
+mod api_support;
+
 use std::time::Duration;
 
 use actix::Actor;
-use amoc::app::App;
-use amoc::config::{MapEnv, Param};
-use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::{AttachOptions, EventPattern};
-use amoc::users::UserContext;
-use amoc_actors::{ControlApi, MetricsStore, PrometheusMetrics};
+use amoc_actors::{MetricsStore, PrometheusMetrics};
+use api_support::{app_and_builder, Api, TIMEOUT};
 use serde_json::{json, Value};
-
-const PAUSE_MS: Param<u64> = Param::new("pause_ms");
-
-/// Users idle until asked to stop; `pause_ms` is updatable.
-struct Idle;
-
-impl Scenario for Idle {
-    const NAME: &'static str = "idle";
-    type State = ();
-    type Message = ();
-
-    fn params(&self) -> Vec<amoc::config::ParamDecl> {
-        vec![PAUSE_MS
-            .spec("an updatable pause")
-            .default(10)
-            .updatable()
-            .into()]
-    }
-
-    async fn init(&self, _: RunContext) -> Result<(), ScenarioError> {
-        Ok(())
-    }
-
-    async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
-        user.stopping().await;
-        Ok(())
-    }
-}
-
-struct Api {
-    app: App,
-    server: ControlApi,
-    client: awc::Client,
-}
-
-impl Api {
-    async fn start() -> Self {
-        Self::start_with(None).await
-    }
-
-    async fn start_with(metrics: Option<MetricsStore>) -> Self {
-        let app = App::builder()
-            .scenario(Idle)
-            .shards(2)
-            .removal_grace(Duration::from_millis(200))
-            .env(MapEnv::new())
-            .start()
-            .await
-            .unwrap();
-        let scenarios = vec![("idle".to_owned(), Idle.params())];
-        let addr = "127.0.0.1:0".parse().unwrap();
-        let controller = app.controller().clone();
-        let server = match metrics {
-            None => ControlApi::start(addr, controller, scenarios),
-            Some(store) => {
-                let handler = PrometheusMetrics::new(store.clone()).start();
-                app.telemetry()
-                    .attach_many(
-                        "prometheus",
-                        [EventPattern::prefix(&["amoc"])],
-                        handler.recipient(),
-                        AttachOptions::default(),
-                    )
-                    .await
-                    .unwrap();
-                ControlApi::start_with_metrics(addr, controller, scenarios, store)
-            }
-        }
-        .unwrap();
-        Self {
-            app,
-            server,
-            client: awc::Client::default(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let (code, text) = self.text(path).await;
-        (code, serde_json::from_str(&text).unwrap())
-    }
-
-    async fn text(&self, path: &str) -> (u16, String) {
-        let mut res = self
-            .client
-            .get(format!("{}{path}", self.server.url()))
-            .send()
-            .await
-            .unwrap();
-        let body = res.body().await.unwrap();
-        (
-            res.status().as_u16(),
-            String::from_utf8_lossy(&body).into_owned(),
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut res = self
-            .client
-            .post(format!("{}{path}", self.server.url()))
-            .send_json(&body)
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
-
-    async fn post_raw(&self, path: &str, body: &'static str) -> (u16, Value) {
-        let mut res = self
-            .client
-            .post(format!("{}{path}", self.server.url()))
-            .insert_header(("content-type", "application/json"))
-            .send_body(body)
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.json().await.unwrap())
-    }
-
-    /// Polls `GET /status` until `f` holds (at most 10 s).
-    async fn until(&self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..1000 {
-            let (_, status) = self.get("/status").await;
-            if f(&status) {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{what}: not reached within 10 s");
-    }
-
-    async fn shutdown(self) {
-        self.server.stop().await;
-        self.app.shutdown().await;
-    }
-}
-
-fn error_of(body: &Value) -> &str {
-    body["error"].as_str().unwrap_or_default()
-}
 
 #[actix_rt::test]
 async fn a_whole_run_through_the_api() {
     let api = Api::start().await;
-    let (code, status) = api.get("/status").await;
-    assert_eq!((code, status["status"].as_str()), (200, Some("idle")));
-
-    let (code, scenarios) = api.get("/scenarios").await;
-    assert_eq!(code, 200);
-    assert_eq!(scenarios[0]["name"], "idle");
-    assert_eq!(scenarios[0]["params"][0]["name"], "pause_ms");
-    assert_eq!(scenarios[0]["params"][0]["default"], 10);
+    let status = api.call("GET", "/status", None).await;
+    assert_eq!(status.status, 200);
+    let status = status.json();
+    assert_eq!(status["amoc_status"], "up");
+    assert_eq!(status["controller"]["status"], "idle");
 
     let start = json!({"scenario": "idle", "users": 10, "settings": {"user_rate": "infinity"}});
-    let (code, body) = api.post("/execution/start", start).await;
-    assert_eq!((code, body), (200, json!({"first": 1, "last": 10})));
-    api.until("10 running", |s| s["users"]["running"] == 10)
+    let res = api.call("PATCH", "/execution/start", Some(&start)).await;
+    assert_eq!(
+        (res.status, res.json()),
+        (200, json!({"first": 1, "last": 10}))
+    );
+    api.until("10 running", |c| c["users"]["running"] == 10)
         .await;
 
-    let (code, body) = api.post("/execution/add_users", json!({"count": 5})).await;
-    assert_eq!((code, body), (200, json!({"first": 11, "last": 15})));
-    let (code, body) = api
-        .post(
-            "/execution/remove_users",
-            json!({"count": 3, "force": true}),
-        )
+    // POST is kept as an alias of PATCH; `count` of `users`.
+    let res = api
+        .call("POST", "/execution/add_users", Some(&json!({"count": 5})))
         .await;
-    assert_eq!((code, body), (200, json!({"removed": 3})));
-    api.until("12 running", |s| s["users"]["running"] == 12)
+    assert_eq!(
+        (res.status, res.json()),
+        (200, json!({"first": 11, "last": 15}))
+    );
+    let remove = json!({"users": 3, "force": true, "nodes": ["local"]});
+    let res = api
+        .call("PATCH", "/execution/remove_users", Some(&remove))
+        .await;
+    assert_eq!((res.status, res.json()), (200, json!({"removed": 3})));
+    api.until("12 running", |c| c["users"]["running"] == 12)
         .await;
 
     let update = json!({"settings": {"pause_ms": 25}});
-    let (code, _) = api.post("/execution/update_settings", update).await;
-    assert_eq!(code, 200);
-    let (_, status) = api.get("/status").await;
-    assert_eq!(status["settings"]["pause_ms"], 25);
-    assert_eq!(status["scenario"], "idle");
-    assert_eq!(status["highest_user_id"], 15);
+    let res = api
+        .call("PATCH", "/execution/update_settings", Some(&update))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let status = api.call("GET", "/status", None).await.json();
+    assert_eq!(status["controller"]["settings"]["pause_ms"], 25);
+    assert_eq!(status["controller"]["scenario"], "idle");
+    assert_eq!(status["controller"]["highest_user_id"], 15);
 
-    let (code, body) = api.post("/execution/stop", json!(null)).await;
-    assert_eq!(code, 200);
-    assert!(
-        ["finished", "terminating"].contains(&body["outcome"].as_str().unwrap()),
-        "{body}"
-    );
-    let status = api.until("finished", |s| s["status"] == "finished").await;
-    assert_eq!(status["users"]["ended"], 15);
+    let res = api.call("PATCH", "/execution/stop", None).await;
+    assert_eq!(res.status, 200);
+    let outcome = res.json()["outcome"].as_str().unwrap().to_owned();
+    assert!(["finished", "terminating"].contains(&outcome.as_str()));
+    let status = api.until("finished", |c| c["status"] == "finished").await;
+    assert_eq!(status["controller"]["users"]["ended"], 15);
     api.shutdown().await;
 }
 
@@ -201,61 +67,109 @@ async fn a_whole_run_through_the_api() {
 async fn refusals_have_status_codes_and_one_line_errors() {
     let api = Api::start().await;
     // Wrong state: nothing runs yet.
-    let (code, body) = api.post("/execution/add_users", json!({"count": 1})).await;
-    assert_eq!(code, 409, "{body}");
-    assert!(error_of(&body).contains("idle"), "{body}");
-    // Unknown scenario.
-    let (code, body) = api
-        .post("/execution/start", json!({"scenario": "nope"}))
+    let res = api
+        .call("PATCH", "/execution/add_users", Some(&json!({"users": 1})))
         .await;
-    assert_eq!(code, 404, "{body}");
-    assert!(error_of(&body).contains("nope"), "{body}");
+    assert_eq!(res.status, 409);
+    assert!(res.error().contains("idle"));
+    // Unknown scenario.
+    let res = api
+        .call(
+            "PATCH",
+            "/execution/start",
+            Some(&json!({"scenario": "nope"})),
+        )
+        .await;
+    assert_eq!(res.status, 404);
+    assert!(res.error().contains("nope"));
     // A setting the scenario refuses.
     let bad = json!({"scenario": "idle", "settings": {"pause_ms": "soon"}});
-    let (code, body) = api.post("/execution/start", bad).await;
-    assert_eq!(code, 422, "{body}");
-    assert!(error_of(&body).contains("pause_ms"), "{body}");
+    let res = api.call("PATCH", "/execution/start", Some(&bad)).await;
+    assert_eq!(res.status, 422);
+    assert!(res.error().contains("pause_ms"));
     // Bodies that are not the documented JSON.
-    let (code, body) = api.post_raw("/execution/add_users", "{\"count\": ").await;
-    assert_eq!(code, 400, "{body}");
-    let (code, body) = api
-        .post("/execution/add_users", json!({"count": 1, "extra": true}))
+    let res = api_support::request(
+        api.addr(),
+        "PATCH",
+        "/execution/add_users",
+        &[("content-type", "application/json")],
+        b"{\"users\": ",
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    res.error();
+    let extra = json!({"users": 1, "extra": true});
+    let res = api
+        .call("PATCH", "/execution/add_users", Some(&extra))
         .await;
-    assert_eq!(code, 400, "{body}");
-    assert!(error_of(&body).contains("extra"), "{body}");
-    // An unknown route.
-    let (code, body) = api.get("/nowhere").await;
-    assert_eq!(code, 404, "{body}");
+    assert_eq!(res.status, 400);
+    assert!(res.error().contains("extra"));
+    // Another node than this one.
+    let elsewhere = json!({"users": 1, "nodes": ["amoc@far"]});
+    let res = api
+        .call("PATCH", "/execution/add_users", Some(&elsewhere))
+        .await;
+    assert_eq!(res.status, 404);
     // A zero count is refused by the controller while running.
     let start = json!({"scenario": "idle", "settings": {"user_rate": "infinity"}});
-    let (code, body) = api.post("/execution/start", start).await;
-    assert_eq!((code, body), (200, Value::Null));
-    let (code, body) = api.post("/execution/add_users", json!({"count": 0})).await;
-    assert_eq!(code, 422, "{body}");
+    let res = api.call("PATCH", "/execution/start", Some(&start)).await;
+    assert_eq!((res.status, res.json()), (200, Value::Null));
+    let res = api
+        .call("PATCH", "/execution/add_users", Some(&json!({"users": 0})))
+        .await;
+    assert_eq!(res.status, 422);
     api.shutdown().await;
+}
+
+async fn scrape_until(api: &Api, wanted: &str) -> String {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let text = api.call("GET", "/metrics", None).await.text();
+        if text.contains(wanted) || tokio::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[actix_rt::test]
 async fn metrics_show_the_controller_users_and_events() {
-    let api = Api::start_with(Some(MetricsStore::new())).await;
-    let (code, text) = api.text("/metrics").await;
-    assert_eq!(code, 200);
+    let (app, builder) = app_and_builder().await;
+    let store = MetricsStore::new();
+    let handler = PrometheusMetrics::new(store.clone()).start();
+    app.telemetry()
+        .attach_many(
+            "prometheus",
+            [EventPattern::prefix(&["amoc"])],
+            handler.recipient(),
+            AttachOptions::default(),
+        )
+        .await
+        .unwrap();
+    let server = builder.metrics(store).bind("127.0.0.1:0").unwrap();
+    let api = Api {
+        app,
+        server,
+        token: None,
+    };
+    let text = api.call("GET", "/metrics", None).await.text();
     assert!(
         text.contains("amoc_controller_status{status=\"idle\"} 1\n"),
         "{text}"
     );
     let start = json!({"scenario": "idle", "users": 7, "settings": {"user_rate": "infinity"}});
-    assert_eq!(api.post("/execution/start", start).await.0, 200);
-    api.until("7 running", |s| s["users"]["running"] == 7).await;
-    // Events reach the handler asynchronously: poll the scrape.
-    let mut text = String::new();
-    for _ in 0..1000 {
-        text = api.text("/metrics").await.1;
-        if text.contains("amoc_events_total{event=\"amoc.scenario.start.start\"} 7\n") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert_eq!(
+        api.call("PATCH", "/execution/start", Some(&start))
+            .await
+            .status,
+        200
+    );
+    api.until("7 running", |c| c["users"]["running"] == 7).await;
+    let text = scrape_until(
+        &api,
+        "amoc_events_total{event=\"amoc.scenario.start.start\"} 7\n",
+    )
+    .await;
     assert!(
         text.contains("amoc_events_total{event=\"amoc.scenario.start.start\"} 7\n"),
         "{text}"
@@ -269,18 +183,15 @@ async fn metrics_show_the_controller_users_and_events() {
         text.contains("amoc_event_duration_seconds_count{event=\"amoc.scenario.init.stop\"} 1\n"),
         "{text}"
     );
-    assert!(
-        text.contains("amoc_events_total{event=\"amoc.controller.users\"} 1\n"),
-        "{text}"
-    );
     api.shutdown().await;
 }
 
 #[actix_rt::test]
 async fn metrics_without_a_store_still_show_the_controller() {
     let api = Api::start().await;
-    let (code, text) = api.text("/metrics").await;
-    assert_eq!(code, 200);
+    let res = api.call("GET", "/metrics", None).await;
+    assert_eq!(res.status, 200);
+    let text = res.text();
     assert!(text.contains("amoc_users{state=\"running\"} 0\n"), "{text}");
     assert!(!text.contains("amoc_events_total"), "{text}");
     api.shutdown().await;

@@ -3,22 +3,22 @@
 
 use std::time::Duration;
 
-use amoc::Value;
-use amoc_actors::cli::{run, RunArgs};
-use amoc_actors::TestTarget;
+use amoc_actors::scenarios::HttpScenario;
+use amoc_actors::{LoadTest, Progress, TestTarget};
 
 #[actix_rt::test]
 async fn summary_count_equals_the_targets_count() {
     let target = TestTarget::start(0, 1).unwrap();
-    let args = RunArgs {
-        users: 20,
-        duration: Duration::from_millis(1500),
-        user_rate: Some(Value::from("infinity")),
-        settings: vec![("url".into(), Value::from(target.url()))],
-        events: None,
-        shards: Some(2),
-    };
-    let outcome = run("http", args).await.unwrap();
+    let outcome = LoadTest::new(HttpScenario)
+        .users(20)
+        .duration(Duration::from_millis(1500))
+        .set("user_rate", "infinity")
+        .set("url", target.url())
+        .shards(2)
+        .progress(Progress::Off)
+        .run()
+        .await
+        .unwrap();
     let seen = target.requests();
     let counted = outcome.stats.requests;
     assert!(counted > 100, "only {counted} requests in 1.5 s");

@@ -1,6 +1,5 @@
 //! Command-line arguments.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -47,9 +46,20 @@ pub enum Command {
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address the control API listens on: HOST:PORT, HOST an address or a name.
-    #[arg(long, default_value = "127.0.0.1:4000", value_parser = parse_listen)]
-    pub listen: SocketAddr,
+    /// Address the control API listens on: HOST:PORT, HOST an address or a name (also
+    /// accepted in the Host header). Beyond loopback every request needs the token.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    pub listen: String,
+    /// A file holding the API token (else AMOC_API_TOKEN; else, beyond loopback, a token is
+    /// generated and printed once).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Serve TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Also start the embedded target on 127.0.0.1 and print its URL (for the http scenario).
     #[arg(long)]
     pub target: bool,
@@ -124,18 +134,6 @@ pub fn parse_setting(text: &str) -> Result<(String, Value), String> {
     let value =
         amoc::config::parse_value(value).map_err(|e| format!("invalid value for {name}: {e}"))?;
     Ok((name.to_owned(), value))
-}
-
-/// Parses `--listen`: `127.0.0.1:4000`, `[::1]:4000` or `localhost:4000` (the name's first
-/// address).
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    let mut addrs = text
-        .to_socket_addrs()
-        .map_err(|e| format!("{text:?} is not HOST:PORT: {e}"))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("{text:?} resolves to no address"))
 }
 
 /// Parses `--users`: a whole number of at least 1.

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::progress::View;
 use super::signal::stop_signal;
-use super::source::{RunSource, STATS_HANDLER};
+use super::source::RunSource;
 use super::{Outcome, RunError};
 use crate::cli::report;
 use crate::{Flush, JsonLinesWriter};
@@ -135,7 +135,6 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
 
 /// Detaches what [`drive`] attached (so that their end at shutdown is no failure).
 pub(crate) async fn detach(app: &App) {
-    let _ = app.telemetry().detach(STATS_HANDLER).await;
     let _ = app.telemetry().detach(EVENTS_HANDLER).await;
 }
 
