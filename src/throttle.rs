@@ -149,9 +149,6 @@ pub use handle::Throttles;
 pub use lifecycle::Reservation;
 pub use permit::{Permit, RunHandle};
 
-/// The name of the throttle the controller reserves for starting users (SPEC 5.3).
-pub const USER_RATE: &str = "user_rate";
-
 /// What [`Throttles::info`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleInfo {

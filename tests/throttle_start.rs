@@ -6,9 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use amoc::throttle::{
-    GradualPlan, Rate, StartOutcome, ThrottleConfig as C, ThrottleError, USER_RATE,
-};
+use amoc::throttle::{GradualPlan, Rate, StartOutcome, ThrottleConfig as C, ThrottleError};
+use amoc::user_rate::THROTTLE as USER_RATE;
 use common::throttles;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;

@@ -18,7 +18,8 @@ use super::{StartOutcome, ThrottleConfig, ThrottleError, Throttles};
 /// [`Throttles::stop_reserved`].
 ///
 /// ```
-/// # use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles, USER_RATE};
+/// # use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles};
+/// # const USER_RATE: &str = "user_rate";
 /// # actix_rt::System::new().block_on(async {
 /// let throttles = Throttles::new(amoc::telemetry::Telemetry::new());
 /// let r = throttles.reserve(USER_RATE).unwrap();

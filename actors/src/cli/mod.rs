@@ -28,8 +28,7 @@ use std::process::ExitCode;
 use clap::{Args as _, CommandFactory, FromArgMatches};
 
 pub use args::{
-    parse_duration, parse_setting, parse_user_rate, parse_users, Cli, Command,
-    RunArgs, ServeArgs,
+    parse_duration, parse_setting, parse_user_rate, parse_users, Cli, Command, RunArgs, ServeArgs,
 };
 
 use crate::runner::Registry;

@@ -23,11 +23,11 @@ use crate::api::Exposure;
 use crate::http::HTTP_REQUEST;
 use crate::runner::Registry;
 use crate::scenarios::HttpScenario;
-use amoc::scenario::Scenario as _;
 use crate::{
     ApiToken, ControlApi, LoadStats, MetricsStore, PrometheusMetrics, RunEvent, ScenarioInfo,
     TakeWindow, TestTarget, Totals,
 };
+use amoc::scenario::Scenario as _;
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 
@@ -188,7 +188,10 @@ async fn close(app: &App, run: Run) {
         let elapsed = run.stopped.unwrap_or_else(Instant::now) - run.started;
         let totals = run.stats.send(Totals { elapsed }).await.unwrap_or_default();
         let status = app.controller().status();
-        print!("{}", report::summary(&run.scenario, elapsed, &status, &totals));
+        print!(
+            "{}",
+            report::summary(&run.scenario, elapsed, &status, &totals)
+        );
     }
 }
 
@@ -267,7 +270,10 @@ async fn watch(app: &App, mut runs: mpsc::UnboundedReceiver<RunEvent>) -> anyhow
                 let window = run.stats.send(TakeWindow).await.unwrap_or_default();
                 // The users wanted now: not those asked to stop, nor those ended.
                 let wanted = status.users.waiting + status.users.running;
-                println!("{}", report::progress(run.started.elapsed(), &status, wanted, &window));
+                println!(
+                    "{}",
+                    report::progress(run.started.elapsed(), &status, wanted, &window)
+                );
             }
             StatusKind::Finished | StatusKind::Idle | StatusKind::Error => {
                 if let Some(run) = current.take() {
