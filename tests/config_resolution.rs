@@ -72,7 +72,7 @@ async fn parse_scenario_settings() {
         view.get::<u64>("var1"),
         Err(GetError::TypeMismatch {
             name: "var1".into(),
-            expected: "u64".into()
+            expected: "expected a non-negative integer".into()
         })
     );
     assert_eq!(view.get::<Value>("var3"), Ok(json!("val3")));

@@ -101,6 +101,23 @@ fn a_custom_runner_runs_throttled_http_users() {
     // 100 per second for about 3 s: the throttle holds (bounds loose for a busy machine).
     assert!((100..=400).contains(&total), "{total} requests: {stdout}");
     assert_eq!(errors, 0, "{stdout}");
+    // Named requests: one line per name; each user sent `home` once, the rest were `page`.
+    assert!(stdout.contains("by name"), "{stdout}");
+    let home = count_of(&stdout, "home");
+    let page = count_of(&stdout, "page");
+    assert_eq!(home, 4, "{stdout}");
+    assert_eq!(home + page, total, "{stdout}");
+}
+
+/// The request count on the summary's per-name line of `name`.
+fn count_of(stdout: &str, name: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some(name)).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no per-name line for {name}: {stdout}"))
 }
 
 #[test]

@@ -210,11 +210,11 @@ pub enum GetError {
     #[error("parameter {0:?} is unset")]
     Unset(String),
     /// The stored value does not convert to the requested type.
-    #[error("parameter {name:?} is not a {expected}")]
+    #[error("parameter {name:?}: {expected}")]
     TypeMismatch {
         /// The parameter.
         name: String,
-        /// The requested type.
+        /// What the requested type accepts, in words ("expected a non-negative integer").
         expected: String,
     },
 }

@@ -75,9 +75,9 @@ impl ConfigView {
             Some(s) => match s.typed.downcast_ref::<T>() {
                 Some(v) => Ok(v.clone()),
                 None => {
-                    serde_json::from_value(s.value.clone()).map_err(|_| GetError::TypeMismatch {
+                    serde_json::from_value(s.value.clone()).map_err(|e| GetError::TypeMismatch {
                         name: name.to_owned(),
-                        expected: std::any::type_name::<T>().to_owned(),
+                        expected: super::error::expected_in_words(&e.to_string()),
                     })
                 }
             },
