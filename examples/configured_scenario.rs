@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::config::{Param, ParamDecl, Verdict};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::user_rate::UserRate;
-use amoc::users::{Received, UserContext};
+use amoc::users::Received;
 use amoc::Value;
 
 const INTERVAL_MS: Param<u64> = Param::new("interval_ms");

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::coordinator::{Action, PlanItem, Size};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::user_rate::UserRate;
-use amoc::users::{Received, UserContext, UserRef};
+use amoc::users::{Received, UserRef};
 
 struct Chat;
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::metrics::RunStats;
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::throttle::ThrottleConfig;
-use amoc::users::UserContext;
 use amoc_actors::http::HttpClient;
 use amoc_actors::TestTarget;
 

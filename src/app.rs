@@ -11,7 +11,7 @@
 //! use amoc::app::App;
 //! use amoc::scenario::{RunContext, Scenario, ScenarioError};
 //! use amoc::user_rate::UserRate;
-//! use amoc::users::UserContext;
+//! use amoc::scenario::UserContext;
 //!
 //! struct Idle;
 //! impl Scenario for Idle {

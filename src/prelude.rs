@@ -31,7 +31,7 @@ pub use std::time::Duration;
 
 pub use crate::app::App;
 pub use crate::config::{Param, ParamDecl, Verdict};
-pub use crate::scenario::{RunContext, Scenario, ScenarioError, SimpleScenario};
+pub use crate::scenario::{RunContext, Scenario, ScenarioError, SimpleScenario, UserContext};
 pub use crate::throttle::ThrottleConfig;
-pub use crate::users::{Received, UserContext};
+pub use crate::users::Received;
 pub use crate::Value;

@@ -12,11 +12,26 @@
 //! `exception`, the `crashed` counter) and the run goes on. A `terminate` failure is reported
 //! and otherwise ignored.
 //!
+//! Live updates: [`Scenario::settings_updated`] runs once per accepted
+//! [`update_settings`](crate::controller::Controller::update_settings), on the controller,
+//! with the run's state and context, before that call returns. Apply a new setting there
+//! once (a throttle's rate, a coordinator) rather than in every user. Its failure or panic
+//! is reported and does not undo the update; a refused update does not run it.
+//!
+//! Where the pieces live: this module holds what is generic over a scenario (the trait, the
+//! [`UserContext`] its users see, and the user actor that runs `start`); the shards that
+//! spawn, count and stop users are type-independent and live in [`crate::users`], which
+//! never names a scenario (the dependency goes one way: scenario → users).
+//!
 //! A run that needs no setup implements [`SimpleScenario`] instead: the same trait without
 //! `init`, its state built with `Default::default()`.
 
+mod body;
+mod context;
 mod simple;
+pub(crate) mod user;
 
+pub use context::UserContext;
 pub use simple::SimpleScenario;
 
 use std::fmt::Debug;
@@ -28,7 +43,6 @@ use crate::coordinator::Coordinators;
 use crate::metrics::RunStats;
 use crate::telemetry::Telemetry;
 use crate::throttle::Throttles;
-use crate::users::UserContext;
 
 /// What scenario callbacks return on failure.
 pub type ScenarioError = Box<dyn std::error::Error + Send + Sync>;
@@ -36,8 +50,7 @@ pub type ScenarioError = Box<dyn std::error::Error + Send + Sync>;
 /// What one simulated user does.
 ///
 /// ```
-/// use amoc::scenario::{RunContext, Scenario, ScenarioError};
-/// use amoc::users::UserContext;
+/// use amoc::scenario::{RunContext, Scenario, ScenarioError, UserContext};
 ///
 /// struct Hello;
 ///
@@ -74,6 +87,47 @@ pub trait Scenario: Send + Sync + Sized + 'static {
 
     /// The body of one user, inside its actor, inside the span `[amoc, scenario, start]`.
     fn start(&self, user: UserContext<Self>) -> impl Future<Output = Result<(), ScenarioError>>;
+
+    /// Once per accepted settings update while the run goes on, on the controller, after the
+    /// new values are published and before `update_settings` returns. `changed` names the
+    /// parameters whose value changed (it may be empty); read the values from `ctx.config()`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::sync::atomic::{AtomicU64, Ordering};
+    /// # use amoc::config::Param;
+    /// # use amoc::scenario::{RunContext, Scenario, ScenarioError, UserContext};
+    /// const PAUSE_MS: Param<u64> = Param::new("pause_ms");
+    /// # #[derive(Debug, Default)] struct St { pause_ms: AtomicU64 }
+    /// # struct S;
+    /// # impl Scenario for S {
+    /// #     const NAME: &'static str = "s";
+    /// #     type State = St;
+    /// #     type Message = ();
+    /// #     async fn init(&self, _: RunContext) -> Result<St, ScenarioError> { Ok(St::default()) }
+    /// #     async fn start(&self, _: UserContext<Self>) -> Result<(), ScenarioError> { Ok(()) }
+    /// async fn settings_updated(
+    ///     &self,
+    ///     state: Arc<St>,
+    ///     ctx: RunContext,
+    ///     changed: Vec<String>,
+    /// ) -> Result<(), ScenarioError> {
+    ///     if changed.iter().any(|name| name == "pause_ms") {
+    ///         state.pause_ms.store(PAUSE_MS.get(ctx.config())?, Ordering::Relaxed);
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # }
+    /// ```
+    fn settings_updated(
+        &self,
+        state: Arc<Self::State>,
+        ctx: RunContext,
+        changed: Vec<String>,
+    ) -> impl Future<Output = Result<(), ScenarioError>> {
+        let _ = (state, ctx, changed);
+        async { Ok(()) }
+    }
 
     /// Once when the run finishes, inside the span `[amoc, scenario, terminate]`.
     fn terminate(

@@ -1,6 +1,9 @@
 //! Users: one actor per simulated user, spread over per-arbiter shards.
 //!
-//! A user is an actix actor hosting its scenario's `start` future. It is spawned by the shard
+//! A user is an actix actor hosting its scenario's `start` future (the actor itself, generic
+//! over the scenario, lives in [`crate::scenario`] beside
+//! [`UserContext`](crate::scenario::UserContext); this module is
+//! type-independent and never names a scenario). It is spawned by the shard
 //! that owns its id (shard index `(id − 1) mod shard_count`, one shard per arbiter), so the
 //! load uses every core and no mailbox serves every user. Its life:
 //!
@@ -13,9 +16,18 @@
 //!    `Err` or a panic → `crashed` (span `exception`, kind `error` / `panic`); aborted after a
 //!    forced stop → `killed` (span `exception`, kind `exit`). A crash affects no other user.
 //!
-//! Stop requests: a soft stop queues [`Received::StopRequested`] in the user's inbox and sets
-//! its flag; the scenario decides when to return, and may ignore it. A forced stop does the
+//! These states and their counter changes are one pure transition function (`life.rs`,
+//! property-tested); the shard and the user's task only apply it.
+//!
+//! Stop requests: a soft stop queues [`Received::StopRequested`] in the user's inbox and marks
+//! the user asked; the scenario decides when to return, and may ignore it. A forced stop does the
 //! same, then aborts the user if it is still running after the removal grace.
+//!
+//! Messages: a user's mailbox holds at most [`CAPACITY`] messages. [`UserRef::try_send`]
+//! never waits and gives the message back with [`SendError::Full`] when there is no room;
+//! [`UserRef::send`] waits for room (woken, not polling), in the order senders started
+//! waiting. Both give it back with [`SendError::UserGone`] once the user has ended. Messages
+//! are received in the order they were queued, and none is dropped while the user lives.
 //!
 //! Counters live in per-shard atomics ([`UserCounts`]), so reading them costs O(shards) and
 //! never waits on a user; a user is counted running only between registration and its end,
@@ -27,28 +39,28 @@
 //! over them. [`shard_of`] is the one id → shard function. [`UserCounters::wait_until`]
 //! awaits a condition on the counters without polling.
 
-pub(crate) mod actor;
-mod context;
 mod counters;
-mod inbox;
+pub(crate) mod inbox;
 mod life;
 pub(crate) mod policy;
 mod pool;
 mod roster;
 mod shard;
 mod slot;
+mod user_ref;
 
 use std::fmt;
 
-pub use actor::Deliver;
-pub use context::{UserContext, UserRef};
-pub(crate) use counters::decrement;
 pub use counters::{ShardCounters, UserCounters, UserCounts};
-pub use inbox::Received;
+pub use inbox::{Received, CAPACITY};
+pub(crate) use life::Event;
 pub use policy::shard_of;
 pub use pool::NoSuchUser;
 pub(crate) use pool::Users;
+pub(crate) use roster::ShardShared;
 pub(crate) use shard::UserShard;
+pub(crate) use slot::{UserCell, UserFactory, UserHandle};
+pub use user_ref::UserRef;
 
 /// A user's id: from 1 in each run, allocated in increasing order, never reused in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

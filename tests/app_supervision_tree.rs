@@ -2,12 +2,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use amoc::app::App;
 use amoc::controller::StatusKind;
 use amoc::supervisor::{ChildRef, SupervisorRef};
 use common::app::{builder, infinity, users_until};
+use common::poll::eventually;
 use common::scenarios::*;
 
 async fn app() -> App {
@@ -18,17 +17,16 @@ async fn child(sup: &SupervisorRef, id: &str) -> ChildRef {
     sup.which_child(id).await.unwrap().child().cloned().unwrap()
 }
 
-/// Waits up to 10 s until `id` runs as a child other than `old`.
+/// Waits until `id` runs as a child other than `old` (supervisors publish no restart
+/// notification, so this re-checks); panics after the tests' timeout.
 async fn restarted_child(sup: &SupervisorRef, id: &str, old: &ChildRef) -> bool {
-    for _ in 0..1000 {
-        if let Ok(info) = sup.which_child(id).await {
-            if info.child().is_some_and(|r| r != old) {
-                return true;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    false
+    eventually(&format!("{id} restarted"), || async {
+        sup.which_child(id)
+            .await
+            .is_ok_and(|info| info.child().is_some_and(|r| r != old))
+    })
+    .await;
+    true
 }
 
 #[actix_rt::test]
@@ -134,12 +132,10 @@ async fn throttles_and_coordinators_live_under_the_root() {
     // children restart too); its throttles are gone, and new ones can be started.
     throttles.kill();
     assert!(restarted_child(app.supervisor(), "throttles", &throttles).await);
-    for _ in 0..1000 {
-        if app.throttles().names().is_empty() && app.coordinators().names().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("old names dropped", || async {
+        app.throttles().names().is_empty() && app.coordinators().names().is_empty()
+    })
+    .await;
     assert!(app.throttles().names().is_empty(), "old throttles dropped");
     assert!(
         app.coordinators().names().is_empty(),

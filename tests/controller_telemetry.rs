@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::controller::StatusKind;
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{names, Event, EventPattern};
-use amoc::users::{Received, UserContext};
+use amoc::users::Received;
 use amoc::Value;
 use common::app::{builder, infinity, users_until};
 use common::scenarios::*;

@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amoc::coordinator::{Action, CoordinatorError, Coordinators, EventKind, PlanItem, Size};
 use amoc::telemetry::Telemetry;
-use common::TIMEOUT;
+use common::poll::eventually;
 
 type Groups = Arc<Mutex<Vec<(EventKind, Vec<u32>)>>>;
 
@@ -25,15 +24,6 @@ fn recording(size: usize) -> (PlanItem<u32>, Groups) {
 
 fn taken(groups: &Groups) -> Vec<(EventKind, Vec<u32>)> {
     std::mem::take(&mut *groups.lock().unwrap())
-}
-
-/// Polls `check` every 10 ms until it holds, at most [`TIMEOUT`].
-async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[actix_rt::test]

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::controller::{StatusKind, UserRange};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::telemetry::names;
 use amoc::telemetry::test::Recorder;
 use amoc::telemetry::{Event, EventPattern};
 use amoc::user_rate::UserRate;
-use amoc::users::UserContext;
 use amoc::Value;
 use common::app::{builder, infinity, users_until};
 use common::scenarios::Idle;

@@ -8,8 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use amoc::controller::StatusKind;
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
-use amoc::users::UserContext;
 use common::app::{builder, infinity, users_until};
 
 /// Users wait for the stop request, then return.

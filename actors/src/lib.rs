@@ -12,6 +12,12 @@
 //! * [`Runner`]: the `amoc` command line for your own scenarios; [`LoadTest`]: one test
 //!   from code, with progress and summary.
 //! * [`cli`]: the command line's arguments and exit codes.
+//!
+//! Cargo features (all on by default): `http` (the HTTP client, the built-in HTTP scenario,
+//! the test target: hyper, rustls, actix-web), `api` (the control API: actix-web), `cli` (the
+//! `amoc` command line and the runner: clap, indicatif; implies `http` and `api`). With
+//! `default-features = false` only the telemetry handler actors ([`TracingLogger`],
+//! [`JsonLinesWriter`], [`PrometheusMetrics`]) and the statistics remain.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -19,6 +25,7 @@
     unreachable_pub
 )]
 
+#[cfg(any(feature = "http", feature = "api"))]
 /// Binds an actix-web `HttpServer` builder (already configured) to `$addr`, spawns it on the
 /// current arbiter, and yields `io::Result<(SocketAddr, ServerHandle)>`. A macro, as the
 /// server's generic bounds would dwarf a function doing this.
@@ -38,17 +45,24 @@ macro_rules! spawn_server {
     };
 }
 
+#[cfg(feature = "api")]
 pub mod api;
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "http")]
 pub mod http;
 mod jsonl;
 mod logger;
 mod prometheus;
+#[cfg(feature = "cli")]
 pub mod runner;
+#[cfg(feature = "http")]
 pub mod scenarios;
 mod stats;
+#[cfg(feature = "http")]
 mod target;
 
+#[cfg(feature = "api")]
 pub use api::{ApiToken, ControlApi, ControlApiBuilder, RunEvent, ScenarioInfo};
 pub use jsonl::{EventsError, Flush, JsonLinesWriter};
 pub use logger::TracingLogger;
@@ -56,6 +70,8 @@ pub use prometheus::{
     to_text_format, MetricsStore, PrometheusMetrics, LATENCY_BUCKETS, OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
 };
+#[cfg(feature = "cli")]
 pub use runner::{LoadTest, Outcome, Progress, RunError, Runner, StopSignal};
 pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
+#[cfg(feature = "http")]
 pub use target::TestTarget;

@@ -7,10 +7,14 @@ mod api_support;
 use std::io::{BufRead, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use api_support::{request, try_request};
+use api_support::{poll_until, request, try_request, TIMEOUT};
 use serde_json::{json, Value};
+
+/// Prometheus scrapes every second: re-ask its API at this pace, and wait a few scrapes.
+const SCRAPE_RECHECK: Duration = Duration::from_millis(200);
+const SCRAPE_TIMEOUT: Duration = TIMEOUT.saturating_mul(3);
 
 /// Kills a child process when dropped (the test may fail half-way).
 struct Reaped(Child);
@@ -166,18 +170,17 @@ fn prometheus_scrapes_what_the_summary_says() {
         .await;
         assert_eq!(res.status, 200, "{}", res.text());
         // Prometheus scrapes during the load.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while query(prometheus, "sum(amoc_http_requests_total)")
-            .await
-            .unwrap_or(0.0)
-            < 1.0
-        {
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus never scraped a request"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        poll_until(
+            "Prometheus scraped a request",
+            SCRAPE_RECHECK,
+            SCRAPE_TIMEOUT,
+            || async {
+                let total = query(prometheus, "sum(amoc_http_requests_total)").await;
+                total.filter(|t| *t >= 1.0)
+            },
+        )
+        .await;
+        // The load goes on for a while (elapsed time is the subject), scraped all along.
         tokio::time::sleep(Duration::from_secs(2)).await;
         let res = request(api, "PATCH", "/execution/stop", &json_type, b"{}").await;
         assert_eq!(res.status, 200);
@@ -199,15 +202,16 @@ fn prometheus_scrapes_what_the_summary_says() {
         let text = request(api, "GET", "/metrics", &[], b"").await.body;
         promtool_check(&text);
         // The scrapes after the run's end see exactly the summary's requests.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut total = None;
-        while Instant::now() < deadline {
-            total = query(prometheus, "sum(amoc_http_requests_total)").await;
-            if total == Some(requests as f64) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let total = poll_until(
+            "Prometheus saw every request",
+            SCRAPE_RECHECK,
+            SCRAPE_TIMEOUT,
+            || async {
+                let total = query(prometheus, "sum(amoc_http_requests_total)").await;
+                (total == Some(requests as f64)).then_some(total)
+            },
+        )
+        .await;
         assert_eq!(total, Some(requests as f64), "Prometheus's count: {out}");
         let count = query(prometheus, "sum(amoc_http_request_duration_seconds_count)").await;
         assert_eq!(count, Some(requests as f64));

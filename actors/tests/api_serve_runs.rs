@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use api_support::{request, Response};
+use api_support::{poll_until, request, Response, TIMEOUT};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "serve-test-token";
@@ -27,8 +27,8 @@ async fn call(api: SocketAddr, method: &str, path: &str, body: Option<Value>) ->
 /// Waits until the run's users have made `n` requests (per the target's counter in the
 /// Prometheus metrics of the API).
 async fn requests_at_least(api: SocketAddr, n: u64) {
-    let deadline = tokio::time::Instant::now() + api_support::TIMEOUT;
-    loop {
+    let every = Duration::from_millis(20);
+    poll_until(&format!("{n} requests"), every, TIMEOUT, || async {
         let text = call(api, "GET", "/metrics", None).await.text();
         let seen: u64 = text
             .lines()
@@ -36,12 +36,9 @@ async fn requests_at_least(api: SocketAddr, n: u64) {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .map(|v| v as u64)
             .sum();
-        if seen >= n {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{n} requests");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (seen >= n).then_some(())
+    })
+    .await;
 }
 
 /// `(total, rate)` of each summary's requests line.
@@ -118,6 +115,7 @@ fn each_run_gets_its_own_summary() {
         // Run 2: a while at 40 requests/s.
         let res = call(api, "POST", "/execution/start", Some(start)).await;
         assert_eq!(res.status, 200, "{}", res.text());
+        // A while at that rate: elapsed time is the subject.
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(
             call(api, "PATCH", "/execution/stop", None).await.status,

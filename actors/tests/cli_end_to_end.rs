@@ -4,7 +4,7 @@ mod cli_support;
 
 use std::process::{Command, Output};
 
-use cli_support::{amoc, spawn, text};
+use cli_support::{amoc, poll_until, spawn, text, TIMEOUT};
 
 fn spawn_amoc(
     args: &[&str],
@@ -176,7 +176,7 @@ fn serve_runs_tests_started_through_the_control_api() {
         }
     }
     let (api, target) = (api.unwrap(), target.expect("target url"));
-    let running = actix_rt::System::new().block_on(async move {
+    actix_rt::System::new().block_on(async move {
         let client = awc::Client::default();
         let start = serde_json::json!({
             "scenario": "http", "users": 5,
@@ -188,43 +188,52 @@ fn serve_runs_tests_started_through_the_control_api() {
             .await
             .expect("start");
         assert_eq!(res.status().as_u16(), 200);
-        for _ in 0..1000 {
+        let every = std::time::Duration::from_millis(10);
+        poll_until("5 users running", every, TIMEOUT, || async {
             let mut res = client
                 .get(format!("{api}/status"))
                 .send()
                 .await
                 .expect("status");
             let status: serde_json::Value = res.json().await.expect("json");
-            if status["controller"]["users"]["running"] == 5 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+            (status["controller"]["users"]["running"] == 5).then_some(())
+        })
+        .await;
         // Prometheus sees the users and their requests.
-        for _ in 0..1000 {
-            let mut res = client
-                .get(format!("{api}/metrics"))
-                .send()
-                .await
-                .expect("metrics");
-            let text = String::from_utf8_lossy(&res.body().await.expect("body")).into_owned();
-            if text.contains("amoc_users{state=\"running\"} 5")
-                && text.contains("amoc_http_requests_total{status=\"200\"}")
-            {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        false
+        poll_until(
+            "users and requests in the metrics",
+            every,
+            TIMEOUT,
+            || async {
+                let mut res = client
+                    .get(format!("{api}/metrics"))
+                    .send()
+                    .await
+                    .expect("metrics");
+                let text = String::from_utf8_lossy(&res.body().await.expect("body")).into_owned();
+                (text.contains("amoc_users{state=\"running\"} 5")
+                    && text.contains("amoc_http_requests_total{status=\"200\"}"))
+                .then_some(())
+            },
+        )
+        .await;
     });
-    assert!(running, "5 users running, their requests in the metrics");
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Interrupted once the progress shows a request rate.
+    let mut seen = String::new();
+    while !seen.contains("req/s") {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).expect("read") > 0,
+            "amoc ended: {seen}"
+        );
+        seen.push_str(&line);
+    }
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(sent.success());
-    let mut rest = String::new();
+    let mut rest = seen;
     stdout.read_to_string(&mut rest).expect("read the rest");
     assert!(child.wait().expect("wait").success(), "{rest}");
     assert!(rest.contains("req/s"), "a progress line: {rest}");

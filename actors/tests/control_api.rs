@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::Actor;
 use amoc::telemetry::{AttachOptions, EventPattern};
 use amoc_actors::{MetricsStore, PrometheusMetrics};
-use api_support::{app_and_builder, Api, TIMEOUT};
+use api_support::{app_and_builder, poll_until, Api, TIMEOUT};
 use serde_json::{json, Value};
 
 #[actix_rt::test]
@@ -121,15 +121,15 @@ async fn refusals_have_status_codes_and_one_line_errors() {
     api.shutdown().await;
 }
 
+/// The metrics once they contain `wanted` (the Prometheus handler counts events as they
+/// reach it, and tells no one).
 async fn scrape_until(api: &Api, wanted: &str) -> String {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
+    let every = Duration::from_millis(10);
+    poll_until(wanted, every, TIMEOUT, || async {
         let text = api.call("GET", "/metrics", None).await.text();
-        if text.contains(wanted) || tokio::time::Instant::now() > deadline {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        text.contains(wanted).then_some(text)
+    })
+    .await
 }
 
 #[actix_rt::test]

@@ -11,7 +11,7 @@ use amoc::Value;
 use amoc_actors::scenarios::HttpScenario;
 use amoc_actors::TestTarget;
 
-/// Requests the users made during `window`.
+/// Requests the users made during `window` (elapsed time is the subject here).
 async fn requests_during(stats: &RunStats, window: Duration) -> u64 {
     let before = stats.snapshot();
     tokio::time::sleep(window).await;
@@ -46,7 +46,7 @@ async fn request_rate_changes_while_the_test_runs() {
     c.update_settings(vec![("request_rate".into(), Value::from(100))])
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await; // users pick it up
+    // Applied by the scenario's update hook before `update_settings` returned.
     let limited = requests_during(&stats, Duration::from_secs(2)).await;
     // At most 200 (plus requests already past their permit); at least some, even when a busy
     // machine starves the users.
@@ -59,7 +59,6 @@ async fn request_rate_changes_while_the_test_runs() {
     c.update_settings(vec![("request_rate".into(), Value::from(0))])
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let again = requests_during(&stats, Duration::from_millis(1000)).await;
     assert!(again > 400, "unlimited again: {again} requests in 1 s");
 

@@ -1,14 +1,16 @@
 //! The JSON-lines writer keeps every event it received.
 
-use std::time::Duration;
+#[path = "wait/mod.rs"]
+mod wait;
 
 use actix::Actor;
 use amoc::telemetry::{AttachOptions, EventName, EventPattern, Telemetry};
 use amoc::{event_name, measurements, metadata};
 use amoc_actors::{Flush, JsonLinesWriter, TracingLogger};
 
+use wait::TIMEOUT;
+
 static EV: EventName = event_name!(jsonl, test, event);
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[actix_rt::test]
 async fn file_holds_exactly_n_lines_after_graceful_stop() {

@@ -10,11 +10,12 @@ use futures::FutureExt;
 use super::InitError;
 use crate::config::ParamDecl;
 use crate::metadata;
+use crate::scenario::user::{ArcFactory, RunData};
 use crate::scenario::{RunContext, Scenario, ScenarioError};
 use crate::task::panic_message;
 use crate::telemetry::names;
 use crate::user_rate::Gate;
-use crate::users::actor::{ArcFactory, RunData, UserFactory};
+use crate::users::UserFactory;
 
 /// A scenario of unknown type.
 pub(crate) trait ErasedScenario: Send + Sync {
@@ -31,6 +32,8 @@ pub(crate) trait ErasedScenario: Send + Sync {
 /// A run of a scenario of unknown type.
 pub(crate) trait ErasedRun: Send + Sync {
     fn factory(&self) -> Arc<dyn UserFactory>;
+    /// Runs `settings_updated`; failures and panics are reported and swallowed.
+    fn settings_updated(&self, changed: Vec<String>) -> LocalBoxFuture<'static, ()>;
     /// Runs `terminate` in its span; failures and panics are reported and swallowed.
     fn terminate(&self) -> LocalBoxFuture<'static, ()>;
 }
@@ -89,6 +92,20 @@ struct RunOf<S: Scenario>(Arc<RunData<S>>);
 impl<S: Scenario> ErasedRun for RunOf<S> {
     fn factory(&self) -> Arc<dyn UserFactory> {
         Arc::new(ArcFactory(self.0.clone()))
+    }
+
+    fn settings_updated(&self, changed: Vec<String>) -> LocalBoxFuture<'static, ()> {
+        let data = self.0.clone();
+        async move {
+            let (state, ctx) = (data.state.clone(), data.context.clone());
+            let hook = data.scenario.settings_updated(state, ctx, changed);
+            match AssertUnwindSafe(hook).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(scenario = S::NAME, error = %e, "settings_updated failed"),
+                Err(p) => tracing::warn!(scenario = S::NAME, reason = %panic_message(&*p), "settings_updated panicked"),
+            }
+        }
+        .boxed_local()
     }
 
     fn terminate(&self) -> LocalBoxFuture<'static, ()> {

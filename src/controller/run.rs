@@ -157,15 +157,7 @@ impl ControllerLoop {
                 let _ = reply.send(self.stop_user(id, force).await);
             }
             Request::Update { settings, reply } => {
-                let res = match self.kind() {
-                    StatusKind::Running => self
-                        .config
-                        .update_settings(settings)
-                        .await
-                        .map_err(Into::into),
-                    k => Err(ControllerError::InvalidStatus(k)),
-                };
-                let _ = reply.send(res);
+                let _ = reply.send(self.update(settings).await);
             }
             Request::Stop { reply } => {
                 let _ = reply.send(self.stop().await);
@@ -334,6 +326,23 @@ impl ControllerLoop {
             .map_err(|e| ControllerError::NoSuchUser(e.0))
     }
 
+    /// Publishes the new settings (all or nothing), then runs the scenario's
+    /// `settings_updated` hook once, before replying.
+    async fn update(&mut self, settings: Vec<(String, Value)>) -> Result<(), ControllerError> {
+        let kind = self.kind();
+        if kind != StatusKind::Running {
+            return Err(ControllerError::InvalidStatus(kind));
+        }
+        let before = self.config.view().values();
+        self.config.update_settings(settings).await?;
+        let changed = changed_names(before, self.config.view().values());
+        let run = self.shared.run().as_ref().map(|r| r.0.run.clone());
+        if let Some(run) = run {
+            run.settings_updated(changed).await;
+        }
+        Ok(())
+    }
+
     async fn stop(&mut self) -> Result<StopOutcome, ControllerError> {
         let kind = self.kind();
         if kind != StatusKind::Running {
@@ -395,4 +404,16 @@ impl ControllerLoop {
         let _ = self.config.reset().await;
         self.shared.update(|r| *r = super::Record::idle());
     }
+}
+
+/// The names whose value differs between two readings of the table (same declarations).
+fn changed_names(
+    before: Vec<(String, Option<Value>)>,
+    after: Vec<(String, Option<Value>)>,
+) -> Vec<String> {
+    after
+        .into_iter()
+        .filter(|(name, value)| !before.iter().any(|(n, v)| n == name && v == value))
+        .map(|(name, _)| name)
+        .collect()
 }

@@ -5,9 +5,8 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{RunContext, Scenario, ScenarioError};
+use super::{RunContext, Scenario, ScenarioError, UserContext};
 use crate::config::ParamDecl;
-use crate::users::UserContext;
 
 /// A scenario whose run needs no setup: the shared state is `State::default()`.
 ///
@@ -53,6 +52,17 @@ pub trait SimpleScenario: Send + Sync + Sized + 'static {
     where
         Self: Scenario;
 
+    /// Once per accepted settings update; see [`Scenario::settings_updated`].
+    fn settings_updated(
+        &self,
+        state: Arc<Self::State>,
+        ctx: RunContext,
+        changed: Vec<String>,
+    ) -> impl Future<Output = Result<(), ScenarioError>> {
+        let _ = (state, ctx, changed);
+        async { Ok(()) }
+    }
+
     /// Once when the run finishes; see [`Scenario::terminate`].
     fn terminate(
         &self,
@@ -79,6 +89,15 @@ impl<T: SimpleScenario> Scenario for T {
 
     fn start(&self, user: UserContext<Self>) -> impl Future<Output = Result<(), ScenarioError>> {
         SimpleScenario::start(self, user)
+    }
+
+    fn settings_updated(
+        &self,
+        state: Arc<Self::State>,
+        ctx: RunContext,
+        changed: Vec<String>,
+    ) -> impl Future<Output = Result<(), ScenarioError>> {
+        SimpleScenario::settings_updated(self, state, ctx, changed)
     }
 
     fn terminate(

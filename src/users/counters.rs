@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::life::Delta;
+
 /// Counts of users by state, summed over shards.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UserCounts {
@@ -105,6 +107,35 @@ impl ShardCounters {
         }
     }
 
+    /// Makes the counter changes of `n` users' identical transitions ([`Life::step`]), then
+    /// signals the waiters.
+    ///
+    /// [`Life::step`]: super::life::Life::step
+    pub(crate) fn apply(&self, delta: Delta, n: u64) {
+        if delta.is_none() || n == 0 {
+            return;
+        }
+        for (counter, by, what) in [
+            (&self.waiting, delta.waiting, "waiting"),
+            (&self.running, delta.running, "running"),
+            (&self.stopping, delta.stopping, "stopping"),
+            (&self.ended, delta.ended, "ended"),
+            (&self.crashed, delta.crashed, "crashed"),
+            (&self.killed, delta.killed, "killed"),
+            (&self.cancelled, delta.cancelled, "cancelled"),
+        ] {
+            let k = n.saturating_mul(u64::from(by.unsigned_abs()));
+            match by.signum() {
+                1 => {
+                    counter.fetch_add(k, Ordering::AcqRel);
+                }
+                -1 => subtract(counter, k, what),
+                _ => {}
+            }
+        }
+        self.touch();
+    }
+
     /// A waiter is about to read: the next change must bump again.
     fn consume(&self) {
         self.signalled.store(false, Ordering::SeqCst);
@@ -126,10 +157,12 @@ impl std::ops::Add for UserCounts {
     }
 }
 
-/// Decrements without wrapping below zero (a broken invariant is logged, not propagated).
-pub(crate) fn decrement(a: &AtomicU64, what: &str) {
-    let res = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1));
-    if res.is_err() {
+/// Subtracts `n` without wrapping below zero (a broken invariant is logged, not propagated).
+fn subtract(a: &AtomicU64, n: u64, what: &str) {
+    let res = a.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+        Some(v.saturating_sub(n))
+    });
+    if res.is_ok_and(|v| v < n) {
         tracing::error!(counter = what, "user counter would go below zero");
     }
 }

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::Addr;
 
-use super::actor::UserFactory;
 use super::policy::{oldest_first, shard_of};
 use super::shard::{Candidates, MarkForRemoval, ShardRun, SpawnUsers, StopAll, StopUser};
+use super::slot::UserFactory;
 use super::{UserCounters, UserShard};
 
 /// The shards' addresses and the current run, changed together.

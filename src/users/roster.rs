@@ -11,11 +11,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::slot::{Slot, UserHandle, ASKED, ENDED, FAILED, RUNNING};
-use super::{decrement, ShardCounters};
+use super::life::Event;
+use super::slot::{Slot, UserHandle};
+use super::ShardCounters;
 use crate::task::TaskExit;
 
 pub(super) type Handle = Rc<dyn UserHandle>;
@@ -35,12 +35,12 @@ impl Queue {
     /// Drops tombstones once they are at least half the queue.
     pub(super) fn compact(&self) {
         let mut items = self.items.borrow_mut();
-        while items.front().is_some_and(|h| h.slot().has(ENDED)) {
+        while items.front().is_some_and(|h| h.slot().life().is_ended()) {
             items.pop_front();
             self.dead.set(self.dead.get().saturating_sub(1));
         }
         if self.dead.get() > 0 && self.dead.get() * 2 >= items.len() {
-            items.retain(|h| !h.slot().has(ENDED));
+            items.retain(|h| !h.slot().life().is_ended());
             self.dead.set(0);
             if items.capacity() > 4 * items.len().max(64) {
                 items.shrink_to_fit();
@@ -67,57 +67,31 @@ impl ShardShared {
     pub(crate) fn register_running(&self, user: Handle, seq: u64) {
         let slot = user.slot();
         slot.seq.set(seq);
-        slot.set(RUNNING);
-        decrement(&self.counters.waiting, "waiting");
-        self.counters.running.fetch_add(1, Ordering::AcqRel);
-        if slot.has(ASKED) {
-            self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-        }
-        self.counters.touch();
+        self.counters.apply(slot.step(&Event::Register), 1);
         self.running.push(user);
     }
 
     /// Called exactly once per user, when its task ends (possibly from a drop path): only
     /// cells and atomics are touched, never the queues.
     pub(crate) fn user_exited(&self, slot: &Slot, exit: TaskExit) {
-        if slot.has(ENDED) {
+        let life = slot.life();
+        if life.is_ended() {
             return;
         }
-        slot.set(ENDED);
         slot.release();
         self.users.dead.set(self.users.dead.get() + 1);
-        let c = &self.counters;
-        if !slot.has(RUNNING) {
-            decrement(&c.waiting, "waiting");
-            c.cancelled.fetch_add(1, Ordering::AcqRel);
-            c.touch();
-            return;
+        if life.is_running() {
+            self.running.dead.set(self.running.dead.get() + 1);
         }
-        self.running.dead.set(self.running.dead.get() + 1);
-        decrement(&c.running, "running");
-        if slot.has(ASKED) {
-            decrement(&c.stopping, "stopping");
-        }
-        let counter = match exit {
-            TaskExit::Cancelled => &c.killed,
-            TaskExit::Panicked(_) => &c.crashed,
-            TaskExit::Completed if slot.has(FAILED) => &c.crashed,
-            TaskExit::Completed => &c.ended,
-        };
-        counter.fetch_add(1, Ordering::AcqRel);
-        c.touch();
+        self.counters.apply(slot.step(&Event::Exit(exit)), 1);
     }
 
     /// Queues a stop request (once).
     pub(super) fn ask(&self, user: &dyn UserHandle) {
         let slot = user.slot();
-        if !slot.has(ASKED) {
-            slot.set(ASKED);
+        if !slot.life().is_asked() {
             user.request_stop();
-            if slot.has(RUNNING) {
-                self.counters.stopping.fetch_add(1, Ordering::AcqRel);
-                self.counters.touch();
-            }
+            self.counters.apply(slot.step(&Event::Ask), 1);
         }
     }
 
@@ -131,6 +105,6 @@ impl ShardShared {
         let users = self.users.items.borrow();
         let i = users.binary_search_by_key(&id, |h| h.slot().id).ok()?;
         let h = &users[i];
-        (!h.slot().has(ENDED)).then(|| h.clone())
+        (!h.slot().life().is_ended()).then(|| h.clone())
     }
 }

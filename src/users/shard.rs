@@ -11,18 +11,17 @@
 
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 
-use super::actor::UserFactory;
+use super::life::{Delta, Event, Life};
 use super::policy::stripe;
 use super::pool::NoSuchUser;
 use super::roster::{Handle, Queue, ShardShared};
-use super::slot::{ASKED, ENDED, FORCED, RUNNING};
-use super::{decrement, ShardCounters, UserId};
+use super::slot::UserFactory;
+use super::{ShardCounters, UserId};
 
 /// Users spawned per turn of the arbiter: spawning yields between chunks, so a big add does
 /// not hold the shard for seconds (a stop in between cancels the rest). Measured: 2 048 made
@@ -141,26 +140,15 @@ impl UserShard {
         for part in [after, before].into_iter().flatten() {
             self.pending.insert(i, part);
         }
-        let c = &self.shared.counters;
-        decrement(&c.waiting, "waiting");
-        c.cancelled.fetch_add(1, Ordering::AcqRel);
-        c.touch();
+        self.shared.counters.apply(Delta::CANCELLED, 1);
         true
     }
 
     /// Accepted users that were never spawned end as cancelled.
     fn cancel_pending(&mut self) {
-        let c = &self.shared.counters;
         for p in self.pending.drain(..) {
-            let n = p.count();
-            let _ = c
-                .waiting
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
-                    Some(v.saturating_sub(n))
-                });
-            c.cancelled.fetch_add(n, Ordering::AcqRel);
+            self.shared.counters.apply(Delta::CANCELLED, p.count());
         }
-        c.touch();
     }
 
     /// Aborts the listed users after the grace if they are still running.
@@ -257,11 +245,7 @@ impl Handler<SpawnUsers> for UserShard {
         };
         let count = pending.count();
         // Counted as waiting from now on; spawned chunk by chunk.
-        self.shared
-            .counters
-            .waiting
-            .fetch_add(count, Ordering::AcqRel);
-        self.shared.counters.touch();
+        self.shared.counters.apply(Delta::ACCEPTED, count);
         self.pending.push_back(pending);
         if !self.spawning {
             self.spawning = true;
@@ -289,14 +273,13 @@ impl Handler<Candidates> for UserShard {
 
     fn handle(&mut self, msg: Candidates, _: &mut Self::Context) -> Self::Result {
         self.shared.compact();
-        let skip = if msg.force { FORCED } else { ASKED };
         self.shared
             .running
             .items
             .borrow()
             .iter()
             .map(|h| h.slot())
-            .filter(|s| !s.has(ENDED) && !s.has(skip))
+            .filter(|s| eligible(s.life(), msg.force))
             .take(usize::try_from(msg.n).unwrap_or(usize::MAX))
             .map(|s| (s.seq.get(), s.id))
             .collect()
@@ -328,13 +311,12 @@ impl Handler<MarkForRemoval> for UserShard {
                 continue;
             };
             let slot = u.slot();
-            let skip = if msg.force { FORCED } else { ASKED };
-            if !slot.has(RUNNING) || slot.has(skip) {
+            if !eligible(slot.life(), msg.force) {
                 continue;
             }
             self.shared.ask(&*u);
             if msg.force {
-                slot.set(FORCED);
+                slot.step(&Event::Force);
                 forced.push(u);
             }
             marked += 1;
@@ -342,6 +324,17 @@ impl Handler<MarkForRemoval> for UserShard {
         self.abort_later(forced, ctx);
         marked
     }
+}
+
+/// Whether a user can be picked by a removal: running and not yet forced (forced removal)
+/// or not yet asked (soft removal).
+fn eligible(life: Life, force: bool) -> bool {
+    life.is_running()
+        && !(if force {
+            life.is_forced()
+        } else {
+            life.is_asked()
+        })
 }
 
 /// Ends every user: waiting ones are cancelled at once, running ones get a forced stop.
@@ -361,15 +354,15 @@ impl Handler<StopAll> for UserShard {
         let mut any = false;
         for u in self.shared.users.items.borrow().iter() {
             let slot = u.slot();
-            if slot.has(ENDED) {
-                continue;
-            }
-            if !slot.has(RUNNING) {
-                slot.abort();
-            } else if !slot.has(FORCED) {
-                self.shared.ask(&**u);
-                slot.set(FORCED);
-                any = true;
+            match slot.life() {
+                Life::Ended => {}
+                Life::Waiting { .. } => slot.abort(),
+                life if !life.is_forced() => {
+                    self.shared.ask(&**u);
+                    slot.step(&Event::Force);
+                    any = true;
+                }
+                _ => {}
             }
         }
         // One timer for all: after the grace, every user still under forced removal goes.
@@ -381,7 +374,7 @@ impl Handler<StopAll> for UserShard {
                 }
                 for u in act.shared.users.items.borrow().iter() {
                     let slot = u.slot();
-                    if slot.has(FORCED) && !slot.has(ENDED) {
+                    if slot.life().is_forced() {
                         slot.abort();
                     }
                 }
@@ -413,13 +406,13 @@ impl Handler<StopUser> for UserShard {
         }
         let u = self.shared.find(msg.id).ok_or(NoSuchUser(msg.id))?;
         let slot = u.slot();
-        if !slot.has(RUNNING) {
+        if !slot.life().is_running() {
             slot.abort();
             return Ok(());
         }
         self.shared.ask(&*u);
-        if msg.force && !slot.has(FORCED) {
-            slot.set(FORCED);
+        if msg.force && !slot.life().is_forced() {
+            slot.step(&Event::Force);
             self.abort_later(vec![u], ctx);
         }
         Ok(())

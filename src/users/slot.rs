@@ -2,33 +2,26 @@
 //! allocation as the user's inbox ([`UserCell`]).
 //!
 //! A user costs its shard one `Rc` in each of two queues and nothing else: the slot carries the
-//! id, the start sequence, the state bits and the abort handle, and is updated in place by the
-//! user's own task (same arbiter, so `Cell`s, no locks). When the user ends, its abort handle,
+//! id, the start sequence, the lifecycle state ([`Life`]) and the abort handle, and is updated
+//! in place by the user's task and its shard (same arbiter, so `Cell`s, no locks). When the user ends, its abort handle,
 //! queued messages and wakers are released at once; the slot itself goes when the shard next
 //! compacts its queues.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::inbox::Inbox;
+use super::life::{Delta, Event, Life};
+use super::roster::ShardShared;
+use super::UserId;
 use crate::task::AbortHandle;
-
-/// Registered and running `start`.
-pub(crate) const RUNNING: u8 = 1;
-/// Ended (for whatever reason); a tombstone until the shard compacts.
-pub(crate) const ENDED: u8 = 2;
-/// A stop request was queued.
-pub(crate) const ASKED: u8 = 4;
-/// Under forced removal: aborted after the grace if still running.
-pub(crate) const FORCED: u8 = 8;
-/// `start` returned an error or panicked.
-pub(crate) const FAILED: u8 = 16;
 
 /// The type-independent state of one user.
 pub(crate) struct Slot {
     pub(crate) id: u64,
     /// Run-wide start sequence (0 until registered): defines "oldest started".
     pub(crate) seq: Cell<u64>,
-    flags: Cell<u8>,
+    life: Cell<Life>,
     /// The shard (arbiter) this user runs on.
     pub(crate) shard: u32,
     abort: Cell<Option<AbortHandle>>,
@@ -39,18 +32,22 @@ impl Slot {
         Self {
             id,
             seq: Cell::new(0),
-            flags: Cell::new(0),
+            life: Cell::new(Life::NEW),
             shard,
             abort: Cell::new(None),
         }
     }
 
-    pub(crate) fn has(&self, flag: u8) -> bool {
-        self.flags.get() & flag != 0
+    /// Where the user stands.
+    pub(crate) fn life(&self) -> Life {
+        self.life.get()
     }
 
-    pub(crate) fn set(&self, flag: u8) {
-        self.flags.set(self.flags.get() | flag);
+    /// Applies `event` ([`Life::step`]); returns the counter changes to make.
+    pub(crate) fn step(&self, event: &Event) -> Delta {
+        let (next, delta) = self.life.get().step(event);
+        self.life.set(next);
+        delta
     }
 
     pub(crate) fn set_abort(&self, handle: AbortHandle) {
@@ -69,6 +66,12 @@ impl Slot {
     pub(crate) fn release(&self) {
         drop(self.abort.take());
     }
+}
+
+/// Spawns users of one run on a shard, without the shard knowing the scenario type.
+pub(crate) trait UserFactory: Send + Sync {
+    /// Starts user `id` on the current arbiter; the returned handle is the shard's record.
+    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> Rc<dyn UserHandle>;
 }
 
 /// A user as its shard sees it, whatever its scenario's message type.

@@ -31,6 +31,7 @@ impl Handler<EventBatch> for Forward {
 }
 
 pub mod app;
+pub mod poll;
 pub mod scenarios;
 pub mod timeout;
 

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use amoc::config::{ParamDecl, ParamSpec};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
-use amoc::users::{Received, UserContext};
+use amoc::users::Received;
 use tokio::sync::watch;
 
 /// Users wait for a stop request (and obey it), or for messages they count.

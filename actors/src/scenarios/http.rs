@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amoc::config::{Param, ParamDecl, Verdict};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
-use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles};
-use amoc::users::UserContext;
+use amoc::throttle::ThrottleConfig;
 
 use crate::http::{HttpClient, UserHttp};
 
@@ -21,14 +21,6 @@ pub const REQUEST_THROTTLE: &str = "http_requests";
 /// Pause after a failed request, so an unreachable server is not hammered in a hot loop.
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 
-/// Bumped by every accepted update of an updatable parameter: users re-read their settings
-/// only when it changed (one atomic load per request otherwise).
-static SETTINGS_VERSION: AtomicU64 = AtomicU64::new(0);
-
-fn settings_changed<T>(_: &str, _: &T) {
-    SETTINGS_VERSION.fetch_add(1, Ordering::Release);
-}
-
 /// Users loop on `GET url`, optionally paced by a shared throttle and a think time.
 ///
 /// Parameters: `url` (required; `http://` or `https://`), `request_rate` (requests per
@@ -37,10 +29,11 @@ fn settings_changed<T>(_: &str, _: &T) {
 /// (that probe is not counted as a request).
 ///
 /// Each user is one [`UserHttp`] on the run's [`HttpClient`]: its requests are recorded as
-/// `GET <path>`. `request_rate` and `think_time_ms` can be updated while the test runs: users
-/// re-read them when an update was accepted (a version check per request), and the first
-/// user to see a new rate applies it to the [`REQUEST_THROTTLE`] throttle (starting it if
-/// the rate was unlimited).
+/// `GET <path>`. `request_rate` and `think_time_ms` can be updated while the test runs: the
+/// scenario's `settings_updated` hook applies an accepted update once, on the controller (it
+/// changes the [`REQUEST_THROTTLE`] throttle's rate, starting it if the rate was unlimited,
+/// before users see the new rate); users read the applied values (two atomic loads per
+/// request).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpScenario;
 
@@ -55,20 +48,31 @@ pub struct HttpState {
     pub request_name: Arc<str>,
     /// The request rate applied to [`REQUEST_THROTTLE`] (0 = unlimited: nobody waits).
     pub rate: AtomicU64,
+    /// The pause between one user's requests, in ms.
+    pub think_time_ms: AtomicU64,
 }
 
 impl HttpState {
-    /// Makes `rate` the applied one; the caller that swaps it in changes the throttle.
-    async fn apply_rate(&self, rate: u64, throttles: &Throttles) -> Result<(), ScenarioError> {
-        if self.rate.swap(rate, Ordering::AcqRel) == rate || rate == 0 {
+    /// Applies the run's current `request_rate` and `think_time_ms`. A new non-zero rate goes
+    /// to the throttle (started if need be) before users see it, so a user that sees a rate
+    /// finds the throttle.
+    async fn apply(&self, ctx: &RunContext) -> Result<(), ScenarioError> {
+        let rate = REQUEST_RATE.get(ctx.config())?;
+        self.think_time_ms
+            .store(THINK_TIME_MS.get(ctx.config())?, Ordering::Release);
+        if rate == self.rate.load(Ordering::Acquire) {
             return Ok(());
         }
-        let config = ThrottleConfig::rate_per(rate, Duration::from_secs(1));
-        if throttles.info(REQUEST_THROTTLE).await.is_ok() {
-            throttles.change_rate(REQUEST_THROTTLE, config).await?;
-        } else {
-            throttles.start(REQUEST_THROTTLE, config).await?;
+        if rate > 0 {
+            let throttles = ctx.throttles();
+            let config = ThrottleConfig::rate_per(rate, Duration::from_secs(1));
+            if throttles.info(REQUEST_THROTTLE).await.is_ok() {
+                throttles.change_rate(REQUEST_THROTTLE, config).await?;
+            } else {
+                throttles.start(REQUEST_THROTTLE, config).await?;
+            }
         }
+        self.rate.store(rate, Ordering::Release);
         Ok(())
     }
 }
@@ -94,13 +98,11 @@ impl Scenario for HttpScenario {
                 .spec("requests per second over all users (0 = unlimited; updatable)")
                 .default(0)
                 .updatable()
-                .on_update(settings_changed)
                 .decl(),
             THINK_TIME_MS
                 .spec("pause between one user's requests, in ms (updatable)")
                 .default(0)
                 .updatable()
-                .on_update(settings_changed)
                 .decl(),
         ]
     }
@@ -121,47 +123,37 @@ impl Scenario for HttpScenario {
             client,
             request_name,
             rate: AtomicU64::new(0),
+            think_time_ms: AtomicU64::new(0),
         };
-        state
-            .apply_rate(REQUEST_RATE.get(ctx.config())?, ctx.throttles())
-            .await?;
+        state.apply(&ctx).await?;
         Ok(state)
+    }
+
+    async fn settings_updated(
+        &self,
+        state: Arc<HttpState>,
+        ctx: RunContext,
+        _changed: Vec<String>,
+    ) -> Result<(), ScenarioError> {
+        state.apply(&ctx).await
     }
 
     async fn start(&self, user: UserContext<Self>) -> Result<(), ScenarioError> {
         let state = user.state().clone();
         let mut http: UserHttp = state.client.user();
-        let mut seen = u64::MAX;
-        let (mut rate, mut think_time) = (0, Duration::ZERO);
         while !user.stop_requested() {
-            let version = SETTINGS_VERSION.load(Ordering::Acquire);
-            if version != seen {
-                seen = version;
-                rate = REQUEST_RATE.get(user.config())?;
-                think_time = Duration::from_millis(THINK_TIME_MS.get(user.config())?);
-            }
-            if rate != state.rate.load(Ordering::Acquire) {
-                if let Err(e) = state.apply_rate(rate, user.throttles()).await {
-                    tracing::warn!(rate, error = %e, "cannot apply the new request_rate");
-                }
-            }
-            if rate > 0 {
+            if state.rate.load(Ordering::Acquire) > 0 {
                 tokio::select! {
-                    permit = user.throttles().wait(REQUEST_THROTTLE) => match permit {
-                        Ok(_) => {}
-                        // Another user is starting it (the rate was unlimited until now).
-                        Err(ThrottleError::NoSuchThrottle(_)) => {
-                            tokio::task::yield_now().await;
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    },
+                    permit = user.throttles().wait(REQUEST_THROTTLE) => {
+                        permit?;
+                    }
                     () = user.stopping() => return Ok(()),
                 }
             }
             if http.get(&state.request_name, "").send().await.is_err() {
                 tokio::time::sleep(ERROR_BACKOFF).await;
             }
+            let think_time = Duration::from_millis(state.think_time_ms.load(Ordering::Acquire));
             if !think_time.is_zero() {
                 tokio::select! {
                     () = tokio::time::sleep(think_time) => {}

@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use amoc::app::App;
 use amoc::config::{MapEnv, Param};
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
-use amoc::users::UserContext;
 use amoc_actors::{ApiToken, ControlApi, ControlApiBuilder, ScenarioInfo};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Every wait in these tests is bounded by this.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+#[path = "../wait/mod.rs"]
+pub mod wait;
+#[allow(unused_imports)]
+pub use wait::{poll_until, TIMEOUT};
 
 const PAUSE_MS: Param<u64> = Param::new("pause_ms");
 
@@ -120,19 +122,26 @@ impl Api {
         request(self.addr(), method, path, &headers, body.as_bytes()).await
     }
 
-    /// Polls `GET /status` until `f` holds on its `controller` part.
+    /// Waits until `f` holds on the `controller` part of `GET /status`: asks again after
+    /// every change the app publishes (controller state, user counters), never on a timer.
     pub async fn until(&self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        loop {
-            let status = self.call("GET", "/status", None).await.json();
-            if f(&status["controller"]) {
-                return status;
+        let c = self.app.controller();
+        let wait = async {
+            loop {
+                let (kind, users) = (c.status().kind, c.users().read());
+                let status = self.call("GET", "/status", None).await.json();
+                if f(&status["controller"]) {
+                    return status;
+                }
+                tokio::select! {
+                    _ = c.wait_status(|k| k != kind) => {}
+                    _ = c.users().wait_until(|u| *u != users) => {}
+                }
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what}: not reached"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        match tokio::time::timeout(TIMEOUT, wait).await {
+            Ok(status) => status,
+            Err(_) => panic!("{what}: not reached"),
         }
     }
 

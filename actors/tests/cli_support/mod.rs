@@ -1,6 +1,11 @@
 //! Running a CLI binary as a user would: a child process, its output, its exit code.
 #![allow(dead_code)]
 
+#[path = "../wait/mod.rs"]
+pub mod wait;
+#[allow(unused_imports)]
+pub use wait::{poll_until, TIMEOUT};
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};

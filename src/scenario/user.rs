@@ -1,9 +1,11 @@
-//! The user actor: hosts one user's scenario future and feeds its inbox.
+//! The user actor: hosts one user's scenario future. It lives beside the `Scenario` trait
+//! because it is generic over it; the shards (in [`crate::users`]) spawn it through the
+//! type-erased [`UserFactory`] and only ever see its [`UserCell`].
 //!
 //! Each user is an actix actor run as its own tokio task on its shard's arbiter. The task is
 //! a small hand-written future around the actor's context ([`UserTask`]) that reports the
 //! user's end to its shard exactly once: completed, panicked, or cancelled (aborted, or
-//! dropped with its arbiter). The user's body ([`super::life`]) is the only future spawned
+//! dropped with its arbiter). The user's body ([`super::body`]) is the only future spawned
 //! into the actor's context; nothing else is allocated per user but the shared [`UserCell`].
 
 use std::future::Future;
@@ -16,25 +18,12 @@ use std::task::{Context as TaskContext, Poll};
 
 use actix::dev::ContextFut;
 use actix::WrapFuture;
-use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message};
+use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, Context};
 
-use super::roster::ShardShared;
-use super::slot::{UserCell, UserHandle};
-use super::UserId;
-use crate::scenario::{RunContext, Scenario};
+use super::{RunContext, Scenario};
 use crate::task::TaskExit;
 use crate::user_rate::Gate;
-
-/// Mailbox capacity of a user.
-pub(crate) const MAILBOX_CAPACITY: usize = 1024;
-
-/// A message for a user's inbox.
-#[derive(Debug)]
-pub struct Deliver<M>(pub M);
-
-impl<M: Send + 'static> Message for Deliver<M> {
-    type Result = ();
-}
+use crate::users::{ShardShared, UserCell, UserFactory, UserHandle, UserId};
 
 /// Everything the users of one run share (one allocation per run).
 pub(crate) struct RunData<S: Scenario> {
@@ -45,12 +34,6 @@ pub(crate) struct RunData<S: Scenario> {
     pub(crate) gate: Option<Gate>,
     /// Run-wide start sequence: defines "oldest started".
     pub(crate) sequence: AtomicU64,
-}
-
-/// Spawns users of one run on a shard, without the shard knowing the scenario type.
-pub(crate) trait UserFactory: Send + Sync {
-    /// Starts user `id` on the current arbiter; the returned handle is the shard's record.
-    fn spawn(&self, id: UserId, shard: &Rc<ShardShared>) -> Rc<dyn UserHandle>;
 }
 
 /// The factory the controller hands to shards.
@@ -85,7 +68,6 @@ impl<S: Scenario> Actor for UserActor<S> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         let Some((run, shard)) = self.run.take() else {
             ctx.stop();
             return;
@@ -93,25 +75,16 @@ impl<S: Scenario> Actor for UserActor<S> {
         let user = super::UserContext {
             run,
             cell: self.cell.clone(),
-            addr: ctx.address().downgrade(),
         };
-        let body = super::life::life(user, shard);
+        let body = super::body::life(user, shard);
         ctx.spawn(body.into_actor(self).map(|_, _, ctx| ctx.stop()));
-    }
-}
-
-impl<S: Scenario> Handler<Deliver<S::Message>> for UserActor<S> {
-    type Result = ();
-
-    fn handle(&mut self, msg: Deliver<S::Message>, _: &mut Self::Context) {
-        self.cell.inbox.borrow_mut().push(msg.0);
     }
 }
 
 /// A user's tokio task: the actor's context, and its exit reported to the shard exactly once
 /// (from `poll` when it completes or panics, from `drop` when it is aborted or dropped).
-/// The context (and with it the mailbox) is dropped before the exit is reported, so once
-/// a user is counted ended, sending to it fails with `UserGone`.
+/// The context is dropped and the mailbox closed before the exit is reported, so once a user
+/// is counted ended, sending to it fails with `UserGone`.
 struct UserTask<S: Scenario> {
     fut: Option<ContextFut<UserActor<S>, Context<UserActor<S>>>>,
     cell: Rc<UserCell<S::Message>>,
@@ -124,8 +97,8 @@ impl<S: Scenario> UserTask<S> {
         self.fut = None;
         if !self.reported {
             self.reported = true;
-            self.shard.user_exited(&self.cell.slot, exit);
             self.cell.clear();
+            self.shard.user_exited(&self.cell.slot, exit);
         }
     }
 }

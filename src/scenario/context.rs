@@ -4,17 +4,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Recipient, WeakAddr};
-
-use super::actor::{Deliver, RunData, UserActor};
-use super::inbox::{self, Received};
-use super::slot::UserCell;
-use super::{SendError, UserId};
+use super::user::RunData;
+use super::{RunContext, Scenario};
 use crate::config::ConfigView;
 use crate::coordinator::Coordinators;
-use crate::scenario::{RunContext, Scenario};
 use crate::telemetry::Telemetry;
 use crate::throttle::Throttles;
+use crate::users::{inbox, Received, UserCell, UserId, UserRef};
 
 /// The context of one user, handed to [`Scenario::start`].
 ///
@@ -22,8 +18,6 @@ use crate::throttle::Throttles;
 pub struct UserContext<S: Scenario> {
     pub(crate) run: Arc<RunData<S>>,
     pub(crate) cell: Rc<UserCell<S::Message>>,
-    /// Weak, so that the context does not keep the actor alive (and costs no allocation).
-    pub(crate) addr: WeakAddr<UserActor<S>>,
 }
 
 impl<S: Scenario> std::fmt::Debug for UserContext<S> {
@@ -44,8 +38,7 @@ impl<S: Scenario> UserContext<S> {
     /// The index of the shard (one per arbiter) this user runs on: `(id − 1) mod shards`.
     ///
     /// ```
-    /// # use amoc::scenario::{RunContext, Scenario, ScenarioError};
-    /// # use amoc::users::UserContext;
+    /// # use amoc::scenario::{RunContext, Scenario, ScenarioError, UserContext};
     /// # struct S;
     /// # impl Scenario for S {
     /// #     const NAME: &'static str = "s";
@@ -92,12 +85,10 @@ impl<S: Scenario> UserContext<S> {
         self.run.context.config()
     }
 
-    /// A handle other users and coordinator actions can send messages to.
+    /// A handle other users and coordinator actions can send messages to (its mailbox is
+    /// made on the first call).
     pub fn me(&self) -> UserRef<S::Message> {
-        UserRef {
-            id: self.user_id(),
-            recipient: self.addr.upgrade().map(|a| a.recipient()),
-        }
+        UserRef::new(self.user_id(), self.cell.inbox.borrow_mut().mailbox())
     }
 
     /// The next message, or [`Received::StopRequested`] once a stop request arrived.
@@ -120,55 +111,5 @@ impl<S: Scenario> UserContext<S> {
     /// Resolves once a stop request has arrived (for `select!`).
     pub async fn stopping(&self) {
         inbox::stopping(&self.cell.inbox).await
-    }
-}
-
-/// A clonable, `Send` handle to a user's mailbox (capacity 1 024 messages).
-#[derive(Debug)]
-pub struct UserRef<M: Send + 'static> {
-    id: UserId,
-    /// `None` if the user had already ended when the handle was made.
-    recipient: Option<Recipient<Deliver<M>>>,
-}
-
-impl<M: Send + 'static> Clone for UserRef<M> {
-    fn clone(&self) -> Self {
-        Self {
-            id: self.id,
-            recipient: self.recipient.clone(),
-        }
-    }
-}
-
-impl<M: Send + 'static> UserRef<M> {
-    /// The user's id.
-    pub fn user_id(&self) -> UserId {
-        self.id
-    }
-
-    /// Queues `m`, waiting while the mailbox is full; fails only when the user is gone.
-    pub async fn send(&self, m: M) -> Result<(), SendError<M>> {
-        let mut m = m;
-        loop {
-            match self.try_send(m) {
-                Err(SendError::Full(back)) => {
-                    m = back;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Queues `m` without waiting.
-    pub fn try_send(&self, m: M) -> Result<(), SendError<M>> {
-        let Some(recipient) = &self.recipient else {
-            return Err(SendError::UserGone(m));
-        };
-        match recipient.try_send(Deliver(m)) {
-            Ok(()) => Ok(()),
-            Err(actix::prelude::SendError::Full(Deliver(m))) => Err(SendError::Full(m)),
-            Err(actix::prelude::SendError::Closed(Deliver(m))) => Err(SendError::UserGone(m)),
-        }
     }
 }
