@@ -1,6 +1,6 @@
 //! The shared state of one throttle: its mode (read lock-free on every request), the rate
-//! ledger (locked once per shard tick, never per request), the concurrency counter, the
-//! per-arbiter shards and the last configuration.
+//! ledger (locked once per shard tick, or once per batch of requests that pass at once),
+//! the concurrency counter, the per-arbiter shards and the last configuration.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
