@@ -21,8 +21,9 @@
 //!   on one arbiter or spread over many; a late timer's missed allowance is caught up for at
 //!   most 10 ms.
 //! * **G4 prompt pass.** A request that arrives while allowance is available and nothing
-//!   waits before it on its arbiter passes at once, without waiting for a timer tick: a cap
-//!   above what the users can reach costs them (next to) nothing.
+//!   waits before it on its arbiter passes at once, without waiting for a timer tick and,
+//!   most of the time, without any lock shared with other arbiters: a cap above what the
+//!   users can reach costs them (next to) nothing.
 //! * **Due time and missed allowance.** Every permit carries [`Permit::due_at`]: for a
 //!   request that passed at once, its arrival; for one that waited under a rate, the instant
 //!   its allowance became available (its slot in the even schedule, or its arrival if that
@@ -62,9 +63,14 @@
 //!   throttle's *ledger* (the pure [`schedule::Schedule`] plus each shard's demand, behind a
 //!   mutex) once per 1 ms tick — not once per waiting request — and grants them locally; when
 //!   its grants were limited by demand rather than allowance it ticks again at once.
-//! * **Prompt pass.** A request arriving at a shard with nothing queued claims one permit
-//!   from the ledger itself (one lock, no task switch); if none is available it queues, and
-//!   the ledger counts it as waiting.
+//! * **Prompt pass.** A request arriving at a shard with nothing queued takes a permit from
+//!   the shard's *credit* (no shared lock, no task switch). Without credit it claims from the
+//!   ledger itself: when no other shard waits, up to one tick's worth (at most 64) for the
+//!   shard, the rest becoming credit for 1/1024 of the interval (at most 1 ms; no credit for
+//!   intervals under ~51 ms) or until the next change, whichever comes first. A batch enters
+//!   the ledger's window log at the end of that hold, so G1 holds for the times the permits
+//!   are actually handed out; credit left when it lapses, or when the shard queues, is given
+//!   back. If nothing is available the request queues, and the ledger counts it as waiting.
 //! * **Exact split.** When several shards wait, what the ledger has available at a claim is
 //!   divided among them with [`schedule::split_from`] in proportion to their waiting
 //!   requests (largest remainder; ties rotate with each grant over the shards that wait):

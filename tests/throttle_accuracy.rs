@@ -4,12 +4,16 @@
 //! at least 97 % of it. A debug build runs the high-rate case at 20 000/s (the release
 //! benchmark `throttle_bench` measures 1 000 000/s).
 
+#[path = "throttle_support/mod.rs"]
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_rt::{Arbiter, System};
 use amoc::telemetry::Telemetry;
 use amoc::throttle::{ThrottleConfig, Throttles};
+use common::TIMEOUT;
 use tokio::time::Instant;
 
 struct Load {
@@ -26,8 +30,9 @@ async fn load(rate: u64, interval: Duration, users: usize, secs: u64) -> Load {
     let logs: Vec<Arc<Mutex<Vec<u64>>>> = (0..2).map(|_| Arc::default()).collect();
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
+    let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
     for u in 0..users {
-        let t = t.clone();
+        let (t, done_tx) = (t.clone(), done_tx.clone());
         let log = logs[u % 2].clone();
         arbiters[u % 2].spawn(async move {
             while let Ok(p) = t.wait("load").await {
@@ -37,11 +42,16 @@ async fn load(rate: u64, interval: Duration, users: usize, secs: u64) -> Load {
                 let ns = (p.granted_at() - start).as_nanos() as u64;
                 log.lock().unwrap().push(ns);
             }
+            let _ = done_tx.send(());
         });
     }
     tokio::time::sleep_until(end + Duration::from_millis(100)).await;
     t.stop("load").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Every user has seen its last grant (or the stop) before the logs are read.
+    for _ in 0..users {
+        let got = tokio::time::timeout(TIMEOUT, done.recv()).await;
+        assert!(matches!(got, Ok(Some(()))), "a user did not finish");
+    }
     for a in &arbiters {
         a.stop();
     }

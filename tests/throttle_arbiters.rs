@@ -1,14 +1,17 @@
 //! Requests waiting on several arbiters: every change applies to all of them (SPEC 6.3
 //! "nothing is stranded"), and stop fails all of them.
 
+#[path = "throttle_support/mod.rs"]
+mod common;
+
+use std::task::Poll;
 use std::time::Duration;
 
 use actix_rt::{Arbiter, System};
 use amoc::telemetry::Telemetry;
 use amoc::throttle::{Permit, ThrottleConfig as C, ThrottleError, Throttles};
+use common::{first_poll, TIMEOUT};
 use tokio::sync::mpsc;
-
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[test]
 fn handles_are_send_and_sync() {
@@ -18,20 +21,33 @@ fn handles_are_send_and_sync() {
     send::<Permit>();
 }
 
-/// Queues `per` waits on each of two arbiters; each result goes to the returned channel.
-fn spawn_waiters(
+/// Queues `per` waits on each arbiter and returns once all are queued; each result goes to
+/// the returned channel.
+async fn spawn_waiters(
     t: &Throttles,
     arbiters: &[Arbiter],
     per: usize,
 ) -> mpsc::UnboundedReceiver<Result<(), ThrottleError>> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (queued_tx, mut queued) = mpsc::unbounded_channel();
     for a in arbiters {
         for _ in 0..per {
-            let (t, tx) = (t.clone(), tx.clone());
+            let (t, tx, queued_tx) = (t.clone(), tx.clone(), queued_tx.clone());
             a.spawn(async move {
-                let _ = tx.send(t.wait("n").await.map(drop));
+                let mut w = std::pin::pin!(t.wait("n"));
+                let first = first_poll(w.as_mut()).await;
+                let _ = queued_tx.send(());
+                let r = match first {
+                    Poll::Ready(r) => r,
+                    Poll::Pending => w.await,
+                };
+                let _ = tx.send(r.map(drop));
             });
         }
+    }
+    for _ in 0..per * arbiters.len() {
+        let got = tokio::time::timeout(TIMEOUT, queued.recv()).await;
+        assert!(matches!(got, Ok(Some(()))), "a waiter did not queue");
     }
     rx
 }
@@ -56,8 +72,7 @@ fn a_change_serves_waiters_on_every_arbiter() {
         let t = Throttles::new(Telemetry::new());
         t.start("n", C::rate(0)).await.unwrap();
         let arbiters = [Arbiter::new(), Arbiter::new()];
-        let mut rx = spawn_waiters(&t, &arbiters, 50);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut rx = spawn_waiters(&t, &arbiters, 50).await;
         assert_eq!(t.info("n").await.unwrap().waiting, 100);
         t.pause("n").await.unwrap();
         t.change_rate("n", C::rate_per(1000, Duration::from_secs(1)))
@@ -82,8 +97,7 @@ fn stop_fails_waiters_on_every_arbiter() {
         let t = Throttles::new(Telemetry::new());
         t.start("n", C::concurrency(0)).await.unwrap();
         let arbiters = [Arbiter::new(), Arbiter::new()];
-        let mut rx = spawn_waiters(&t, &arbiters, 30);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut rx = spawn_waiters(&t, &arbiters, 30).await;
         t.stop("n").await.unwrap();
         let results = collect(&mut rx, 60).await;
         assert_eq!(results.len(), 60);

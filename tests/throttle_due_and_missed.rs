@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use amoc::telemetry::{test::Recorder, EventPattern, Number, Telemetry};
 use amoc::throttle::{ThrottleConfig as C, Throttles};
-use common::TIMEOUT;
+use common::{queued_wait, TIMEOUT};
 use tokio::time::Instant;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -70,16 +70,13 @@ async fn a_permit_that_waited_was_due_when_its_slot_was() {
         "served at once: due on arrival"
     );
     let queued_at = Instant::now();
-    let waiter = {
-        let t = t.clone();
-        actix_rt::spawn(async move { t.wait("n").await.unwrap() })
-    };
-    tokio::time::sleep(MS(10)).await;
+    let waiter = queued_wait(&t, "n").await;
     assert_eq!(t.info("n").await.unwrap().waiting, 1);
     // The arbiter is busy for 300 ms: its slot (100 ms after the first) passes meanwhile.
     std::thread::sleep(MS(300));
     let p = tokio::time::timeout(TIMEOUT, waiter)
         .await
+        .unwrap()
         .unwrap()
         .unwrap();
     assert!(p.due_at() >= queued_at);

@@ -236,10 +236,9 @@ async fn stop_during_a_gradual_plan_cancels_it() {
         .interval(MS(1000))
         .every(MS(100), 4);
     t.change_rate_gradually("n", plan).await.unwrap();
-    tokio::time::sleep(MS(150)).await;
-    assert_eq!(t.stop("n").await, Ok(()));
-    let before = rec.take(3, common::TIMEOUT).await.len(); // start, step 0, step 1
+    let before = rec.take(3, common::TIMEOUT).await.len(); // start, step 0, step 1 (100 ms)
     assert_eq!(before, 3);
+    assert_eq!(t.stop("n").await, Ok(()));
     rec.assert_no_event(MS(500)).await;
     assert!(matches!(
         t.info("n").await,

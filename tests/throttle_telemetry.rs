@@ -74,7 +74,12 @@ async fn events_of_start_change_plan_and_wait() {
 
     // Each wait, send and run: one request and one execute.
     t.change_rate("n", C::unlimited()).await.unwrap();
-    tokio::time::sleep(MS(50)).await;
+    // The change's own rate event is the last one before the requests'.
+    while let Some(e) = rec.next(TIMEOUT).await {
+        if is(&e, &names::THROTTLE_RATE) {
+            break;
+        }
+    }
     rec.drain();
     for _ in 0..3 {
         t.wait("n").await.unwrap();

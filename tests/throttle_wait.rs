@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use amoc::throttle::{RunError, ThrottleConfig as C, ThrottleError};
-use common::{arrives, sink, throttles, Msg, TIMEOUT};
+use common::{arrives, queued_wait, sink, throttles, Msg, TIMEOUT};
 use tokio::time::Instant;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -57,17 +57,14 @@ async fn async_runner_dies_while_waiting_raises_exit() {
     t.pause("n").await.unwrap();
     let gone = tokio::time::timeout(MS(50), t.wait("n")).await;
     assert!(gone.is_err(), "withdrawn while queued");
-    let next = {
-        let t = t.clone();
-        actix_rt::spawn(async move { t.wait("n").await.map(drop) })
-    };
-    tokio::time::sleep(MS(20)).await;
+    let next = queued_wait(&t, "n").await;
     t.resume("n").await.unwrap();
     // The only permit goes to the waiter still there.
-    assert_eq!(
-        tokio::time::timeout(MS(200), next).await.unwrap().unwrap(),
-        Ok(())
-    );
+    assert!(tokio::time::timeout(MS(200), next)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_ok());
 }
 
 #[actix_rt::test]
@@ -75,14 +72,10 @@ async fn async_runner_dies_when_throttler_dies() {
     let t = throttles();
     t.start("n", C::rate_per(1, MS(60_000))).await.unwrap();
     t.wait("n").await.unwrap();
-    let waiter = {
-        let t = t.clone();
-        actix_rt::spawn(async move { t.wait("n").await.map(drop) })
-    };
+    let waiter = queued_wait(&t, "n").await;
     let run = t.run("n", async {}).unwrap();
     let (r, mut rx) = sink();
     t.send("n", r, Msg(1)).unwrap();
-    tokio::time::sleep(MS(20)).await;
     assert_eq!(t.info("n").await.unwrap().waiting, 3);
     let stopped = Instant::now();
     t.stop("n").await.unwrap();
@@ -90,7 +83,7 @@ async fn async_runner_dies_when_throttler_dies() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(w, Err(ThrottleError::Stopped));
+    assert!(matches!(w, Err(ThrottleError::Stopped)));
     let r = tokio::time::timeout(MS(100), run).await.unwrap();
     assert_eq!(r, Err(RunError::Throttle(ThrottleError::Stopped)));
     assert!(stopped.elapsed() < MS(100));

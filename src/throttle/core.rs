@@ -1,19 +1,20 @@
 //! The shared state of one throttle: its mode (read lock-free on every request), the rate
-//! ledger (locked once per shard tick, never per request), the concurrency counter, the
-//! per-arbiter shards and the last configuration.
+//! ledger (locked once per shard tick, or once per batch of requests that pass at once),
+//! the concurrency counter, the per-arbiter shards and the last configuration.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 
 use dashmap::DashMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::ledger::{Claim, Ledger, StripedCounter};
+use super::ledger::{Claim, Credit, Ledger, StripedCounter, MAX_BATCH};
 use super::schedule::Schedule;
-use super::shard::Shard;
+use super::shard::{self, Shard};
 use super::{Permit, Rate, ThrottleConfig};
+use crate::sync::lock;
 use crate::telemetry::{monotonic_time, names, Telemetry};
 use crate::{measurements, metadata, Value};
 
@@ -23,13 +24,13 @@ pub(crate) const CONCURRENCY: u8 = 2;
 pub(crate) const STOPPED: u8 = 3;
 pub(crate) const PAUSED: u8 = 0x10;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+static NEXT_CORE: AtomicU64 = AtomicU64::new(1);
 
 /// One throttle's shared state.
 #[derive(Debug)]
 pub(crate) struct Core {
+    /// Unique in the process (keys the threads' shard caches).
+    id: u64,
     pub(crate) name: Arc<str>,
     pub(crate) telemetry: Telemetry,
     state: AtomicU8,
@@ -42,6 +43,9 @@ pub(crate) struct Core {
     /// not per request).
     pub(crate) busy_shards: AtomicU64,
     ledger: Mutex<Ledger>,
+    /// The schedule's configuration generation, bumped (before the change) by every rate
+    /// change and resume: a shard's credit is good only in the generation it was claimed in.
+    generation: AtomicU64,
     shards: DashMap<ThreadId, Arc<Shard>>,
     next_shard: AtomicUsize,
     pub(crate) changed: Notify,
@@ -55,6 +59,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(name: &str, config: ThrottleConfig, telemetry: Telemetry) -> Arc<Self> {
         let core = Arc::new(Self {
+            id: NEXT_CORE.fetch_add(1, Ordering::Relaxed),
             name: Arc::from(name),
             telemetry,
             state: AtomicU8::new(RATE),
@@ -64,6 +69,7 @@ impl Core {
             missed_unreported: AtomicU64::new(0),
             busy_shards: AtomicU64::new(0),
             ledger: Mutex::new(Ledger::default()),
+            generation: AtomicU64::new(0),
             shards: DashMap::new(),
             next_shard: AtomicUsize::new(0),
             changed: Notify::new(),
@@ -84,12 +90,14 @@ impl Core {
         u64::try_from(t.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Claims up to `want` permits for shard `idx` from the ledger. The grant time is read
+    /// Claims up to `want` permits for shard `idx` from the ledger (giving back the shard's
+    /// `credit` first: it queues, so the credit is of no use to it). The grant time is read
     /// under the ledger lock, so the ledger's log is in time order and the permits carry the
     /// time the ledger decided them. Returns the claim, read on this throttle's clock, and
     /// the grant time.
-    pub(crate) fn claim(&self, idx: usize, want: u64) -> (Claim, Instant) {
+    pub(crate) fn claim(&self, idx: usize, want: u64, credit: &mut Credit) -> (Claim, Instant) {
         let mut ledger = lock(&self.ledger);
+        ledger.give_back(credit);
         let now = Instant::now();
         let ns = self.ns_at(now);
         let c = ledger.claim(ns, idx, want);
@@ -111,16 +119,26 @@ impl Core {
         ledger.missed(self.now_ns())
     }
 
-    /// One permit for a request arriving at shard `idx` with nothing queued there, if
-    /// allowance is available now (G4); `None`: it must queue (the ledger then counts it).
-    pub(crate) fn try_pass(&self, idx: usize) -> Option<Permit> {
+    /// One permit for a request arriving at `now` at shard `idx` with nothing queued there,
+    /// if allowance is available (G4): from the shard's `credit` without touching the
+    /// ledger, else from the ledger (which may refill the credit); `None`: it must queue (the
+    /// ledger then counts it).
+    pub(crate) fn try_pass(&self, idx: usize, credit: &mut Credit, now: Instant) -> Option<Permit> {
+        // The clock is read before the generation: a change bumps the generation before it
+        // reads the clock, so no credit of the old configuration is handed out after it.
+        if credit.left() > 0 && credit.take(self.ns_at(now), self.generation.load(Ordering::SeqCst))
+        {
+            self.count_grants(1);
+            return Some(Permit::new(now, now, None));
+        }
         let mut ledger = lock(&self.ledger);
+        ledger.give_back(credit);
         let now = Instant::now();
-        let ns = self.ns_at(now);
-        let c = ledger.try_pass(ns, idx);
+        let c = ledger.try_pass(self.ns_at(now), idx, MAX_BATCH);
         drop(ledger);
+        *credit = Credit::of(&c);
         self.note_missed(c.missed);
-        (c.n == 1).then(|| {
+        (c.n > 0).then(|| {
             self.count_grants(1);
             Permit::new(now, now, None)
         })
@@ -164,10 +182,17 @@ impl Core {
             }
             Rate::Finite(r) => {
                 let mut ledger = lock(&self.ledger);
-                let now = self.now_ns();
                 match ledger.schedule.as_mut() {
-                    Some(s) => s.reconfigure(r, config.interval(), now),
-                    None => ledger.schedule = Some(Schedule::new(r, config.interval(), now)),
+                    Some(s) => {
+                        // Invalidate the shards' credit before reading the clock.
+                        self.generation.store(s.generation() + 1, Ordering::SeqCst);
+                        s.reconfigure(r, config.interval(), self.now_ns());
+                    }
+                    None => {
+                        let s = Schedule::new(r, config.interval(), self.now_ns());
+                        self.generation.store(s.generation(), Ordering::SeqCst);
+                        ledger.schedule = Some(s);
+                    }
                 }
                 RATE
             }
@@ -243,8 +268,7 @@ impl Core {
                 Ok(Permit::new(t, t, None))
             }
             RATE => {
-                let shard = self.local_shard();
-                shard.try_pass(self).ok_or(shard)
+                self.with_local_shard(|shard| shard.try_pass(self).ok_or_else(|| shard.clone()))
             }
             CONCURRENCY if self.busy_shards.load(Ordering::Acquire) == 0 => {
                 if self.acquire_slots(1) == 1 {
@@ -332,17 +356,21 @@ impl Core {
 
     /// This thread's shard, created on first use.
     pub(crate) fn local_shard(&self) -> Arc<Shard> {
-        let id = std::thread::current().id();
-        if let Some(s) = self.shards.get(&id) {
-            return s.clone();
-        }
-        self.shards
-            .entry(id)
-            .or_insert_with(|| {
-                let idx = self.next_shard.fetch_add(1, Ordering::Relaxed);
-                Arc::new(Shard::new(idx))
-            })
-            .clone()
+        self.with_local_shard(Arc::clone)
+    }
+
+    /// Runs `f` on this thread's shard (found in the thread's cache, else in the map).
+    fn with_local_shard<R>(&self, f: impl FnOnce(&Arc<Shard>) -> R) -> R {
+        shard::with_cached(self.id, f, || {
+            let id = std::thread::current().id();
+            self.shards
+                .entry(id)
+                .or_insert_with(|| {
+                    let idx = self.next_shard.fetch_add(1, Ordering::Relaxed);
+                    Arc::new(Shard::new(idx))
+                })
+                .clone()
+        })
     }
 
     /// Records whether the owner runs a gradual plan.

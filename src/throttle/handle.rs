@@ -57,9 +57,7 @@ pub(super) struct Registry {
 impl Registry {
     /// The `SupervisorDown` error, if the supervisor is down.
     pub(super) fn down_error(&self) -> Option<ThrottleError> {
-        self.down
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.down)
             .clone()
             .map(ThrottleError::SupervisorDown)
     }

@@ -7,6 +7,13 @@
 //! permit is never left unclaimed while a shard waits for it (at low rates a tick's share
 //! rounds to 0 for all shards but one; the permit then waits at most `GRACE` for that shard,
 //! far less than the catch-up horizon `H` after which allowance is forfeited).
+//!
+//! **Credit (G4 without a shared lock per request).** A request that finds allowance while
+//! no other shard waits claims up to a small batch (at most one tick's worth, [`MAX_BATCH`])
+//! for its shard: the first permit is its own, the rest is [`Credit`] that later requests
+//! on that shard take without touching the ledger, until [`HOLD`] after the claim or a
+//! change of configuration. The batch enters the window log at the end of the hold (so G1
+//! holds for the hand-out times), and what is left when the credit lapses is given back.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -18,6 +25,16 @@ const STRIPES: usize = 16;
 
 /// How long a permit is held for the shard whose share it is before any shard may take it.
 pub(crate) const GRACE: u64 = 2_000_000;
+
+/// The most permits a request with allowance to spare claims for its shard.
+pub(crate) const MAX_BATCH: u64 = 64;
+
+/// How long a shard may hand out the credit it claimed: 1/1024 of the interval (a batch
+/// logged that much late costs at most that share of the rate), at most one tick.
+pub(crate) const HOLD: u64 = TICK_NS;
+
+/// Shorter holds than this are not worth a batch (intervals under about 51 ms).
+const MIN_HOLD: u64 = 50_000;
 
 /// A counter striped over cache lines, so that threads counting grants do not contend.
 #[derive(Debug, Default)]
@@ -61,6 +78,48 @@ pub(crate) struct Claim {
     pub(crate) missed: u64,
     rate: u64,
     interval_ns: u64,
+    /// For a held batch ([`Ledger::try_pass`]): until when it may be handed out, its log
+    /// key and the configuration generation.
+    held_until: Option<u64>,
+    key: u64,
+    generation: u64,
+}
+
+/// Permits a shard claimed ahead ([`Ledger::try_pass`]): handed out one by one while the
+/// configuration is the one they were claimed under, until `until`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Credit {
+    left: u64,
+    until: u64,
+    key: u64,
+    generation: u64,
+}
+
+impl Credit {
+    /// The credit a claim leaves after its first permit (none unless it was a batch).
+    pub(crate) fn of(c: &Claim) -> Self {
+        match c.held_until {
+            Some(until) => Self {
+                left: c.n.saturating_sub(1),
+                until,
+                key: c.key,
+                generation: c.generation,
+            },
+            None => Self::default(),
+        }
+    }
+
+    /// Takes one permit at `now` under configuration `generation`, if the credit holds one.
+    pub(crate) fn take(&mut self, now: u64, generation: u64) -> bool {
+        let ok = self.left > 0 && now < self.until && generation == self.generation;
+        self.left -= u64::from(ok);
+        ok
+    }
+
+    /// Permits left to give back.
+    pub(crate) fn left(&self) -> u64 {
+        self.left
+    }
 }
 
 impl Claim {
@@ -96,19 +155,43 @@ fn idle_at(demand: &[u64], waited_at: Option<u64>, now: u64) -> bool {
 impl Ledger {
     /// A tick of shard `idx` with `want` requests waiting: grants up to `want` at `now`.
     pub(crate) fn claim(&mut self, now: u64, idx: usize, want: u64) -> Claim {
-        self.grant(now, idx, want, want)
+        self.grant(now, idx, want, want, 0)
     }
 
     /// A request arriving at shard `idx` while nothing waits there: grants it at once if
-    /// allowance is available (G4). If not, the shard's demand is recorded as one waiter,
+    /// allowance is available (G4). If no other shard waits, up to `batch` permits (at most
+    /// one tick's worth) are claimed: the others are the shard's [`Credit`] for the hold
+    /// (see [`HOLD`]). If none is available, the shard's demand is recorded as one waiter,
     /// since the request will queue.
-    pub(crate) fn try_pass(&mut self, now: u64, idx: usize) -> Claim {
+    pub(crate) fn try_pass(&mut self, now: u64, idx: usize, batch: u64) -> Claim {
         self.set_demand(now, idx, 0);
-        let c = self.grant(now, idx, 1, 0);
+        let alone = self.demand.iter().all(|&d| d == 0);
+        let (want, hold) = match self.schedule.as_ref() {
+            Some(s) if alone => {
+                let hold = (s.interval_ns() >> 10).min(HOLD);
+                if hold >= MIN_HOLD {
+                    (batch.min(s.bank()).max(1), hold)
+                } else {
+                    (1, 0)
+                }
+            }
+            _ => (1, 0),
+        };
+        let c = self.grant(now, idx, want, 0, hold);
         if c.n == 0 {
             self.set_demand(now, idx, 1);
         }
         c
+    }
+
+    /// Takes back the permits `credit` still holds (it lapsed, or its shard queues).
+    pub(crate) fn give_back(&mut self, credit: &mut Credit) {
+        if credit.left > 0 {
+            if let Some(s) = self.schedule.as_mut() {
+                s.give_back(credit.key, credit.left, credit.generation);
+            }
+        }
+        *credit = Credit::default();
     }
 
     /// Allowance missed so far (forfeited while no request waited), as it stands at `now`.
@@ -128,7 +211,9 @@ impl Ledger {
         self.demand[idx] = d;
     }
 
-    fn grant(&mut self, now: u64, idx: usize, want: u64, queued: u64) -> Claim {
+    /// Grants up to `want` to shard `idx` (which keeps `queued` waiting); a batch of more
+    /// than one with `hold > 0` is held until `now + hold` (see [`Credit`]).
+    fn grant(&mut self, now: u64, idx: usize, want: u64, queued: u64, hold: u64) -> Claim {
         if self.demand.len() <= idx {
             self.demand.resize(idx + 1, 0);
         }
@@ -147,6 +232,9 @@ impl Ledger {
                 missed: 0,
                 rate: 0,
                 interval_ns: 1,
+                held_until: None,
+                key: now,
+                generation: 0,
             };
         };
         let missed_before = s.missed();
@@ -181,7 +269,14 @@ impl Ledger {
             share.max(stale).min(want)
         };
         let first_due = oldest_due.min(now);
-        s.record(now, n);
+        let held_until = (n > 1 && hold > 0).then(|| now.saturating_add(hold));
+        let key = match held_until {
+            Some(until) => s.record_held(now, until, n),
+            None => {
+                s.record(now, n);
+                now
+            }
+        };
         self.demand[idx] = queued.saturating_sub(n);
         Claim {
             n,
@@ -190,10 +285,15 @@ impl Ledger {
             missed,
             rate: s.rate(),
             interval_ns: s.interval_ns(),
+            held_until,
+            key,
+            generation: s.generation(),
         }
     }
 }
 
+#[cfg(test)]
+mod credit_props;
 #[cfg(test)]
 mod props;
 
@@ -225,14 +325,14 @@ mod tests {
     #[test]
     fn allowance_accrued_while_waiting_is_kept_across_a_short_gap() {
         let mut l = ledger(100_000);
-        assert_eq!(l.try_pass(0, 0).n, 1);
+        assert_eq!(l.try_pass(0, 0, 1).n, 1);
         // A request waits from 0 to 5 ms; its shard empties at 5 ms (one grant)...
-        assert_eq!(l.try_pass(0, 0).n, 0);
+        assert_eq!(l.try_pass(0, 0, 1).n, 0);
         assert_eq!(l.claim(5 * MS, 0, 1).n, 1);
         l.set_demand(5 * MS, 0, 0);
         // ... and users coming back at once find what accrued meanwhile.
         let mut n = 0;
-        while l.try_pass(5 * MS, 0).n == 1 {
+        while l.try_pass(5 * MS, 0, 1).n == 1 {
             n += 1;
         }
         assert_eq!(n, 499);
@@ -253,8 +353,8 @@ mod tests {
     #[test]
     fn a_lone_request_passes_at_once_and_a_second_queues() {
         let mut l = ledger(10);
-        assert_eq!(l.try_pass(0, 0).n, 1);
-        let c = l.try_pass(MS, 0);
+        assert_eq!(l.try_pass(0, 0, 1).n, 1);
+        let c = l.try_pass(MS, 0, 1);
         assert_eq!((c.n, c.next), (0, Some(100 * MS)));
         // It is recorded as waiting: the throttle is not idle.
         assert_eq!(l.claim(100 * MS, 0, 1).n, 1);

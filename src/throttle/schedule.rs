@@ -15,11 +15,18 @@
 //! * **Changes.** [`Schedule::reconfigure`] starts a new epoch no earlier than the last grant
 //!   plus `I / r_new`, and keeps the log, so a window spanning the change holds at most
 //!   `max(r_old, r_new)`.
+//! * **Held batches.** [`Schedule::record_held`] records a batch a caller hands out one by
+//!   one until a deadline: it enters the log at the deadline, so G1 holds for the hand-out
+//!   times; what is not handed out goes back with [`Schedule::give_back`].
 //!
 //! [`split`] divides an amount into shares proportional to weights that sum exactly to it.
 
+mod split;
+
 use std::collections::VecDeque;
 use std::time::Duration;
+
+pub use split::{split, split_from};
 
 /// The timer tick `g`: 1 ms.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -53,6 +60,7 @@ pub struct Schedule {
     last_grant: Option<u64>,
     total: u64,
     missed: u64,
+    generation: u64,
 }
 
 fn ceil_div(a: u128, b: u128) -> u128 {
@@ -82,6 +90,7 @@ impl Schedule {
             last_grant: None,
             total: 0,
             missed: 0,
+            generation: 0,
         };
         s.set(rate, interval, now);
         s
@@ -99,17 +108,26 @@ impl Schedule {
     }
 
     /// Applies a new `(rate, interval)` at `now`: a new epoch no earlier than the last grant
-    /// plus `interval / rate`; the grant log is kept.
+    /// plus `interval / rate` (a held batch counts as granted until `now`: the caller stops
+    /// handing it out at the change); the grant log is kept. Starts a new
+    /// [`generation`](Self::generation).
     pub fn reconfigure(&mut self, rate: u64, interval: Duration, now: u64) {
         let i = interval.as_nanos().max(1);
         let epoch = match (self.last_grant, rate) {
             (Some(last), r) if r > 0 => {
                 let spacing = sat_u64(ceil_div(i, u128::from(r)));
-                now.max(last.saturating_add(spacing))
+                now.max(last.min(now).saturating_add(spacing))
             }
             _ => now,
         };
         self.set(rate, interval, epoch);
+        self.generation += 1;
+    }
+
+    /// How many times [`reconfigure`](Self::reconfigure) was called: a held batch is valid
+    /// only in the generation it was recorded in.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The rate per interval.
@@ -215,8 +233,51 @@ impl Schedule {
     /// the log stays short at a million grants per interval, and the window frees up at most
     /// `I / 4096` late. Lower rates are logged exactly.
     pub fn record(&mut self, t: u64, n: u64) {
+        self.log_grants(t, n);
+    }
+
+    /// Records `n` grants decided at `t` whose permits the caller hands out one by one until
+    /// `until` (at most), never later and never after a change: they enter the window log at
+    /// `until` (a grant logged later than it was made only stays in the window longer, so
+    /// G1 holds for the hand-out times). Returns the key of the log entry that holds them,
+    /// for [`give_back`](Self::give_back).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use amoc::throttle::schedule::Schedule;
+    /// let mut s = Schedule::new(1000, Duration::from_secs(1), 0);
+    /// let n = s.available(5_000_000, false).min(4); // 5 ms of a rate of 1 000/s, capped at 4
+    /// let key = s.record_held(5_000_000, 6_000_000, n);
+    /// assert_eq!((n, s.available(5_000_000, false)), (4, 2));
+    /// s.give_back(key, 3, s.generation()); // only one was handed out
+    /// assert_eq!(s.available(5_000_000, false), 5);
+    /// ```
+    pub fn record_held(&mut self, t: u64, until: u64, n: u64) -> u64 {
+        self.log_grants(until.max(t), n)
+    }
+
+    /// Takes back `n` permits of a batch recorded with [`record_held`](Self::record_held)
+    /// under `generation` that were never handed out: they leave the window log and, if the
+    /// configuration is still the same, become available again (within the catch-up and
+    /// idle caps, applied at the next [`available`](Self::available)).
+    pub fn give_back(&mut self, key: u64, n: u64, generation: u64) {
+        self.total = self.total.saturating_sub(n);
+        if generation == self.generation {
+            self.granted = self.granted.saturating_sub(n);
+        }
+        // Keys are strictly increasing: a later grant is merged into the last entry.
+        if let Ok(i) = self.log.binary_search_by_key(&key, |e| e.0) {
+            let m = n.min(self.log[i].1);
+            self.log[i].1 -= m;
+            self.in_window -= m;
+        }
+    }
+
+    /// Counts `n` grants and logs them at `t` (rounded up to the log's bucket); returns the
+    /// key of the entry that holds them.
+    fn log_grants(&mut self, t: u64, n: u64) -> u64 {
         if n == 0 {
-            return;
+            return t;
         }
         self.granted = self.granted.saturating_add(n);
         self.in_window = self.in_window.saturating_add(n);
@@ -227,11 +288,18 @@ impl Schedule {
             (self.interval_ns >> 12).max(1)
         };
         let at = t.div_ceil(bucket).saturating_mul(bucket).max(t);
-        match self.log.back_mut() {
-            Some((last, m)) if *last >= at => *m += n,
-            _ => self.log.push_back((at, n)),
-        }
-        self.last_grant = Some(t);
+        let key = match self.log.back_mut() {
+            Some((last, m)) if *last >= at => {
+                *m += n;
+                *last
+            }
+            _ => {
+                self.log.push_back((at, n));
+                at
+            }
+        };
+        self.last_grant = Some(self.last_grant.map_or(t, |l| l.max(t)));
+        key
     }
 
     /// Grants up to `want` permits at `t` and returns how many.
@@ -271,65 +339,6 @@ impl Schedule {
     }
 }
 
-/// Splits `total` into shares proportional to `weights` that sum exactly to `total` (largest
-/// remainder; ties go to the lower index). All-zero or empty weights: equal shares.
-///
-/// ```
-/// use amoc::throttle::schedule::split;
-/// assert_eq!(split(10, &[1, 1, 1]), vec![4, 3, 3]);
-/// assert_eq!(split(7, &[0, 5, 0]), vec![0, 7, 0]);
-/// assert_eq!(split(5, &[0, 0]), vec![3, 2]);
-/// ```
-pub fn split(total: u64, weights: &[u64]) -> Vec<u64> {
-    split_from(total, weights, 0)
-}
-
-/// [`split`] with ties of the remainder going first to index `first`, then upwards
-/// (cyclically): rotating `first` keeps a small amount from always favouring one share.
-///
-/// ```
-/// use amoc::throttle::schedule::split_from;
-/// assert_eq!(split_from(1, &[5, 5], 1), vec![0, 1]);
-/// ```
-pub fn split_from(total: u64, weights: &[u64], first: usize) -> Vec<u64> {
-    if weights.is_empty() {
-        return Vec::new();
-    }
-    let sum: u128 = weights.iter().map(|&w| u128::from(w)).sum();
-    let equal;
-    let (weights, sum) = if sum == 0 {
-        equal = vec![1u64; weights.len()];
-        (&equal[..], weights.len() as u128)
-    } else {
-        (weights, sum)
-    };
-    let t = u128::from(total);
-    let mut shares: Vec<u64> = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
-    let mut given: u128 = 0;
-    for (i, &w) in weights.iter().enumerate() {
-        let p = t * u128::from(w);
-        let q = p / sum;
-        given += q;
-        shares.push(sat_u64(q));
-        rems.push((p % sum, i));
-    }
-    let mut left = t - given;
-    let n = weights.len();
-    let order = |i: usize| (i + n - first % n) % n;
-    rems.sort_by(|a, b| b.0.cmp(&a.0).then(order(a.1).cmp(&order(b.1))));
-    for &(rem, i) in &rems {
-        // Σ rem / sum = left and every rem < sum, so the first `left` remainders are > 0.
-        if left == 0 {
-            break;
-        }
-        let _ = rem;
-        shares[i] += 1;
-        left -= 1;
-    }
-    shares
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +366,20 @@ mod tests {
     }
 
     #[test]
+    fn a_held_batch_stays_in_the_window_until_its_hold_ends_plus_the_interval() {
+        let mut s = Schedule::new(4000, Duration::from_secs(1), 0);
+        assert!(s.available(10 * MS, false) >= 4);
+        let hold = MS;
+        s.record_held(10 * MS, 10 * MS + hold, 4);
+        // A decrease makes the window bind: 4 per second, and 4 were (maybe) handed out as
+        // late as 11 ms.
+        s.reconfigure(4, Duration::from_secs(1), 10 * MS);
+        assert_eq!(s.available(1_010 * MS, false), 0);
+        assert_eq!(s.available(1_011 * MS - 1, false), 0);
+        assert!(s.available(1_011 * MS, false) >= 1);
+    }
+
+    #[test]
     fn rate_zero_never() {
         let mut s = Schedule::new(0, Duration::from_secs(60), 0);
         assert_eq!(s.claim(0, 1, true), 0);
@@ -377,19 +400,5 @@ mod tests {
         assert_eq!(s.claim(t, 10, false), 0);
         let next = s.next_at(t).unwrap();
         assert!(next > t);
-    }
-
-    #[test]
-    fn split_sums() {
-        assert_eq!(split(0, &[1, 2]), vec![0, 0]);
-        assert_eq!(split(3, &[1, 1, 1, 1]), vec![1, 1, 1, 0]);
-        assert_eq!(
-            split(u64::MAX, &[u64::MAX, 1])
-                .iter()
-                .map(|&x| u128::from(x))
-                .sum::<u128>(),
-            u128::from(u64::MAX)
-        );
-        assert!(split(1, &[]).is_empty());
     }
 }

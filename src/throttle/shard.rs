@@ -2,6 +2,7 @@
 //! and its own ticker task, so waiting requests are served from local state; the only shared
 //! steps are one ledger claim (or one atomic update in concurrency mode) per tick.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,11 +12,51 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::core::{Core, CONCURRENCY, PAUSED, RATE, STOPPED, UNLIMITED};
+use super::ledger::Credit;
 use super::schedule::TICK;
 use super::{Permit, ThrottleError};
 
 /// How long a ticker with nothing to do sleeps before re-checking (changes wake it earlier).
 const IDLE_RECHECK: Duration = Duration::from_millis(50);
+
+/// How many throttles' shards each thread remembers.
+const SHARD_CACHE: usize = 32;
+
+thread_local! {
+    /// This thread's shards of the throttles it used last, by core id: a request finds its
+    /// shard without the core's map (shared by every thread) or the thread's handle.
+    static LOCAL: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's shard of core `core_id`, from the thread's cache or, on a miss,
+/// from `find` (which must not call this).
+pub(crate) fn with_cached<R>(
+    core_id: u64,
+    f: impl FnOnce(&Arc<Shard>) -> R,
+    find: impl FnOnce() -> Arc<Shard>,
+) -> R {
+    let hit = LOCAL.with(|c| {
+        let c = c.borrow();
+        c.iter()
+            .find(|(id, _)| *id == core_id)
+            .map(|(_, s)| s.clone())
+    });
+    let shard = match hit {
+        Some(s) => s,
+        None => {
+            let s = find();
+            LOCAL.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() >= SHARD_CACHE {
+                    c.remove(0);
+                }
+                c.push((core_id, s.clone()));
+            });
+            s
+        }
+    };
+    f(&shard)
+}
 
 /// A queued request.
 pub(crate) enum Waiter {
@@ -57,6 +98,8 @@ struct Queue {
     idle_tick: bool,
     last_request: Option<Instant>,
     inactive_reported: bool,
+    /// Permits claimed ahead for requests that pass at once.
+    credit: Credit,
 }
 
 /// One arbiter's part of a throttle.
@@ -83,7 +126,7 @@ impl Shard {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.queue)
     }
 
     /// Queues `waiter` (FIFO) and makes sure this shard's ticker runs.
@@ -120,9 +163,10 @@ impl Shard {
         if !q.waiters.is_empty() {
             return None;
         }
-        q.last_request = Some(Instant::now());
+        let now = Instant::now();
+        q.last_request = Some(now);
         q.inactive_reported = false;
-        core.try_pass(self.idx)
+        core.try_pass(self.idx, &mut q.credit, now)
     }
 
     /// Requests queued here.
@@ -203,7 +247,7 @@ impl Shard {
             UNLIMITED => (want, None, false),
             CONCURRENCY => (core.acquire_slots(want), None, true),
             RATE => {
-                let (c, at) = core.claim(self.idx, want);
+                let (c, at) = core.claim(self.idx, want, &mut q.credit);
                 granted_at = at;
                 claim = Some(c);
                 let wait = c

@@ -227,7 +227,7 @@ async fn watch_supervisor(sup: Sup, registry: Weak<Registry>, epoch: u64, adopte
     } else {
         tracing::error!(reason = %why, "throttles supervisor is down; stopping every throttle");
     }
-    *registry.down.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    *crate::sync::lock(&registry.down) = Some(why);
     drop_all(&registry);
 }
 
@@ -272,7 +272,7 @@ impl Throttles {
         if slot.take().is_some() {
             drop_all(&self.inner);
         }
-        *self.inner.down.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *crate::sync::lock(&self.inner.down) = None;
         install(&self.inner, &mut slot, sup, true);
         Ok(start)
     }

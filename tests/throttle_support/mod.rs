@@ -1,15 +1,19 @@
 //! Helpers shared by the throttle tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix::prelude::*;
 use amoc::telemetry::Telemetry;
-use amoc::throttle::Throttles;
+use amoc::throttle::{Permit, ThrottleError, Throttles};
 use tokio::sync::mpsc;
 
-/// The bound of every "arrives" wait.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+#[path = "../common/timeout.rs"]
+mod timeout;
+pub use timeout::TIMEOUT;
 
 /// A message carrying a number.
 #[derive(Message, Debug)]
@@ -58,4 +62,31 @@ pub fn max_in_window(times: &mut [u64], window: u64) -> usize {
         best = best.max(hi - lo + 1);
     }
     best
+}
+
+/// A `wait` on `name` that is queued (or already answered) when this returns: a request
+/// queues on its first poll, so the caller can go on without sleeping. Spawned on the
+/// current arbiter; the handle gives the answer.
+pub async fn queued_wait(
+    t: &Throttles,
+    name: &str,
+) -> tokio::task::JoinHandle<Result<Permit, ThrottleError>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (t, name) = (t.clone(), name.to_owned());
+    let handle = actix_rt::spawn(async move {
+        let mut w = std::pin::pin!(t.wait(&name));
+        let first = first_poll(w.as_mut()).await;
+        let _ = tx.send(());
+        match first {
+            Poll::Ready(r) => r,
+            Poll::Pending => w.await,
+        }
+    });
+    let _ = tokio::time::timeout(TIMEOUT, rx).await;
+    handle
+}
+
+/// Polls `fut` once and returns what that gave.
+pub async fn first_poll<F: Future>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
 }

@@ -71,7 +71,7 @@ fn simulate(
         if n == q {
             // All served: they come back at once, and pass while allowance is available
             // (G4); the first that finds none queues (and the others behind it).
-            while n < 100_000 && ledger.try_pass(now, i).n == 1 {
+            while n < 100_000 && ledger.try_pass(now, i, 1).n == 1 {
                 n += 1;
             }
         }
