@@ -2,9 +2,11 @@
 //!
 //! A request is encoded into the user's buffer and written; the response is read back into the
 //! same buffer, which starts at [`INITIAL_BUF`] bytes, grows only for a head (or chunked
-//! framing) that does not fit, and shrinks back after a response that made it large. A body
-//! with a `Content-Length` that did not arrive with its head is read straight into a buffer
-//! of its own size, so the connection's buffer stays small whatever the bodies.
+//! framing) that does not fit, and shrinks back after a response that made it large. The
+//! response's head and a body that came with it are split off the buffer without a copy (the
+//! buffer takes its memory back when the response is dropped); a body with a
+//! `Content-Length` that did not arrive with its head is read straight into a buffer of its
+//! own size, so the connection's buffer stays small whatever the bodies.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
@@ -29,8 +31,7 @@ pub(crate) const INITIAL_BUF: usize = 512;
 /// A buffer grown beyond this by one response is given back after it.
 const SHRINK_ABOVE: usize = 16 * 1024;
 
-/// A body at most this large is copied out of the connection's buffer with its head;
-/// larger ones are read into their own buffer.
+/// A body read into its own buffer reserves at most this much ahead of its bytes.
 const MAX_PREALLOC: u64 = 1 << 20;
 
 /// TLS settings of a client, or none for `http://`.
@@ -98,7 +99,7 @@ pub(crate) async fn connect(
 
 /// Whether an idle kept-alive connection can carry a request: the target has neither closed
 /// it nor sent anything unasked since the last response. Never waits.
-pub(crate) fn is_reusable(stream: &mut Stream, buf: &mut Vec<u8>) -> bool {
+pub(crate) fn is_reusable(stream: &mut Stream, buf: &mut BytesMut) -> bool {
     buf.clear();
     buf.reserve(INITIAL_BUF);
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
@@ -109,27 +110,45 @@ pub(crate) fn is_reusable(stream: &mut Stream, buf: &mut Vec<u8>) -> bool {
     )
 }
 
+/// A failed exchange.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) error: HttpError,
+    /// Not a byte of the response came.
+    pub(crate) nothing_received: bool,
+}
+
 /// Writes the request in `buf` (its head, and `body` after it), then reads the response.
-/// `buf` holds what was received when this returns an error (empty: nothing was).
 pub(crate) async fn exchange(
     stream: &mut Stream,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     body: &[u8],
     head_request: bool,
-) -> Result<Received, HttpError> {
+) -> Result<Received, Failed> {
     let written = write_request(stream, buf, body).await;
     buf.clear();
-    written?;
-    let result = read_response(stream, buf, head_request).await;
+    if let Err(error) = written {
+        return Err(Failed {
+            error,
+            nothing_received: true,
+        });
+    }
+    let mut received = false;
+    let result = read_response(stream, buf, head_request, &mut received)
+        .await
+        .map_err(|error| Failed {
+            error,
+            nothing_received: !received,
+        });
     if buf.capacity() > SHRINK_ABOVE {
-        *buf = Vec::with_capacity(INITIAL_BUF);
+        *buf = BytesMut::with_capacity(INITIAL_BUF);
     }
     result
 }
 
 async fn write_request(
     stream: &mut Stream,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     body: &[u8],
 ) -> Result<(), HttpError> {
     if body.len() <= INITIAL_BUF {
@@ -144,63 +163,50 @@ async fn write_request(
 
 async fn read_response(
     stream: &mut Stream,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     head_request: bool,
+    received: &mut bool,
 ) -> Result<Received, HttpError> {
     let head = loop {
-        if !buf.is_empty() {
-            if let Some(head) = wire::parse_head(buf, head_request)? {
-                // An interim response (100 Continue, 103 Early Hints): the real one follows.
-                if (100..200).contains(&head.status) && head.status != 101 {
-                    buf.drain(..head.len);
-                    continue;
-                }
-                break head;
+        if let Some(len) = wire::head_len(buf)? {
+            // The head leaves the buffer without a copy: header values share its memory,
+            // which the buffer takes back once the response is dropped.
+            let head = wire::parse_head(&buf.split_to(len).freeze(), head_request)?;
+            // An interim response (100 Continue, 103 Early Hints): the real one follows.
+            if (100..200).contains(&head.status) && head.status != 101 {
+                continue;
             }
+            break head;
         }
         read_more(stream, buf).await?;
+        *received = true;
     };
-    let (head_bytes, body, leftover) = match head.framing {
-        Framing::Empty => (
-            Bytes::copy_from_slice(&buf[..head.len]),
-            Bytes::new(),
-            buf.len() > head.len,
-        ),
+    let (body, leftover) = match head.framing {
+        Framing::Empty => (Bytes::new(), !buf.is_empty()),
+        Framing::Length(n) if buf.len() as u64 >= n => {
+            // The usual case: the body came with its head.
+            let body = buf.split_to(n as usize).freeze();
+            (body, !buf.is_empty())
+        }
         Framing::Length(n) => {
-            let end = (head.len as u64).saturating_add(n);
-            if buf.len() as u64 >= end {
-                // The usual case: the body came with its head; one copy for both.
-                let end = end as usize;
-                let all = Bytes::copy_from_slice(&buf[..end]);
-                (
-                    all.slice(..head.len),
-                    all.slice(head.len..),
-                    buf.len() > end,
-                )
-            } else {
-                let head_bytes = Bytes::copy_from_slice(&buf[..head.len]);
-                let body = read_length(stream, &buf[head.len..], n).await?;
-                (head_bytes, body, false)
-            }
+            let body = read_length(stream, buf, n).await?;
+            (body, false)
         }
         Framing::Chunked => {
-            let head_bytes = Bytes::copy_from_slice(&buf[..head.len]);
-            buf.drain(..head.len);
             let mut decoder = ChunkedDecoder::new();
             let mut body = Vec::new();
             loop {
                 let used = decoder.decode(buf, &mut body)?;
-                buf.drain(..used);
+                buf.advance(used);
                 if decoder.is_done() {
                     break;
                 }
                 read_more(stream, buf).await?;
             }
-            (head_bytes, Bytes::from(body), !buf.is_empty())
+            (Bytes::from(body), !buf.is_empty())
         }
         Framing::UntilClose => {
-            let head_bytes = Bytes::copy_from_slice(&buf[..head.len]);
-            let mut body = buf[head.len..].to_vec();
+            let mut body = buf.split().to_vec();
             loop {
                 body.reserve(8 * 1024);
                 match stream.read_buf(&mut body).await {
@@ -209,14 +215,13 @@ async fn read_response(
                     Err(e) => return Err(io_error(e)),
                 }
             }
-            (head_bytes, Bytes::from(body), false)
+            (Bytes::from(body), false)
         }
     };
-    let headers = wire::header_map(&head_bytes)?;
     Ok(Received {
         response: Response {
             status: head.status,
-            headers,
+            headers: head.headers,
             body,
         },
         // Bytes after the response were not asked for: the connection is out of step.
@@ -224,10 +229,15 @@ async fn read_response(
     })
 }
 
-/// Reads a body of `len` bytes, `first` of which have arrived, into a buffer of its own.
-async fn read_length(stream: &mut Stream, first: &[u8], len: u64) -> Result<Bytes, HttpError> {
+/// Reads a body of `len` bytes, the first of which are in `buf`, into a buffer of its own.
+async fn read_length(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    len: u64,
+) -> Result<Bytes, HttpError> {
     let mut body = Vec::with_capacity(len.min(MAX_PREALLOC) as usize);
-    body.extend_from_slice(first);
+    body.extend_from_slice(buf);
+    buf.clear();
     while (body.len() as u64) < len {
         let left = len - body.len() as u64;
         body.reserve(left.min(MAX_PREALLOC) as usize);
@@ -244,7 +254,7 @@ async fn read_length(stream: &mut Stream, first: &[u8], len: u64) -> Result<Byte
 }
 
 /// Reads more into `buf`, doubling it when full; the end of the stream is an error.
-async fn read_more(stream: &mut Stream, buf: &mut Vec<u8>) -> Result<(), HttpError> {
+async fn read_more(stream: &mut Stream, buf: &mut BytesMut) -> Result<(), HttpError> {
     if buf.capacity() - buf.len() < INITIAL_BUF / 2 {
         buf.reserve(buf.capacity().max(INITIAL_BUF));
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use amoc::metrics::{Outcome, Recorder};
 use amoc::{measurements, metadata};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use http::uri::PathAndQuery;
 use http::Method;
@@ -26,7 +26,7 @@ pub struct UserHttp {
     client: HttpClient,
     conn: Option<Stream>,
     /// The connection's buffer: the request, then the response (see [`conn`]).
-    buf: Vec<u8>,
+    buf: BytesMut,
     timer: Option<Pin<Box<Sleep>>>,
     /// When the last response on `conn` ended.
     idle_since: Instant,
@@ -81,7 +81,7 @@ impl UserHttp {
         Self {
             client,
             conn: None,
-            buf: Vec::new(),
+            buf: BytesMut::new(),
             timer: None,
             idle_since: Instant::now(),
             paths: Vec::new(),
@@ -210,7 +210,7 @@ impl UserHttp {
 /// connection while the request was on its way).
 async fn roundtrip(
     slot: &mut Option<Stream>,
-    buf: &mut Vec<u8>,
+    buf: &mut BytesMut,
     client: &HttpClient,
     cookies: &[(String, String)],
     request: &Outgoing,
@@ -232,6 +232,8 @@ async fn roundtrip(
             }
         };
         buf.clear();
+        // Takes the buffer's memory back from the last response, if it was dropped.
+        buf.reserve(conn::INITIAL_BUF);
         wire::encode_request(
             buf,
             &request.method,
@@ -252,14 +254,14 @@ async fn roundtrip(
                 }
                 return Ok(response);
             }
-            Err(e) => {
+            Err(failed) => {
                 *slot = None;
                 let retry = reused
-                    && buf.is_empty()
-                    && matches!(e, HttpError::Closed)
+                    && failed.nothing_received
+                    && matches!(failed.error, HttpError::Closed)
                     && request.method.is_idempotent();
                 if !retry {
-                    return Err(e);
+                    return Err(failed.error);
                 }
                 reused = false;
             }

@@ -4,7 +4,7 @@
 //! Pure functions over byte slices, so the connection code ([`super::conn`]) only moves bytes
 //! and every parsing rule is unit-tested here, including split and garbage input.
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 
@@ -51,12 +51,12 @@ pub(crate) enum Framing {
 }
 
 /// What the connection needs to know from a complete response head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
     /// The status code.
     pub(crate) status: u16,
-    /// Bytes of the head, up to and including the empty line.
-    pub(crate) len: usize,
+    /// The header fields; values share the head's memory.
+    pub(crate) headers: HeaderMap,
     /// How the body is framed.
     pub(crate) framing: Framing,
     /// Whether the connection may carry another request after this response (body framing
@@ -68,7 +68,7 @@ pub(crate) struct Head {
 /// `content-length` when there is a body or the method usually has one, `cookie` when
 /// `cookies` is not empty, then `headers`.
 pub(crate) fn encode_request(
-    out: &mut Vec<u8>,
+    out: &mut impl BufMut,
     method: &Method,
     path: &str,
     host: &HeaderValue,
@@ -76,10 +76,10 @@ pub(crate) fn encode_request(
     headers: &[(HeaderName, HeaderValue)],
     body_len: usize,
 ) {
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(path.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
+    out.put_slice(method.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(path.as_bytes());
+    out.put_slice(b" HTTP/1.1\r\n");
     if !headers.iter().any(|(n, _)| n == http::header::HOST) {
         field(out, b"host", host.as_bytes());
     }
@@ -94,28 +94,28 @@ pub(crate) fn encode_request(
         field(out, b"content-length", itoa_buf(body_len).as_bytes());
     }
     if !cookies.is_empty() {
-        out.extend_from_slice(b"cookie: ");
+        out.put_slice(b"cookie: ");
         for (i, (name, value)) in cookies.iter().enumerate() {
             if i > 0 {
-                out.extend_from_slice(b"; ");
+                out.put_slice(b"; ");
             }
-            out.extend_from_slice(name.as_bytes());
-            out.push(b'=');
-            out.extend_from_slice(value.as_bytes());
+            out.put_slice(name.as_bytes());
+            out.put_u8(b'=');
+            out.put_slice(value.as_bytes());
         }
-        out.extend_from_slice(b"\r\n");
+        out.put_slice(b"\r\n");
     }
     for (name, value) in headers {
         field(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    out.extend_from_slice(b"\r\n");
+    out.put_slice(b"\r\n");
 }
 
-fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
+fn field(out: &mut impl BufMut, name: &[u8], value: &[u8]) {
+    out.put_slice(name);
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
 }
 
 /// `n` in decimal, on the stack.
@@ -146,44 +146,74 @@ impl Digits {
     }
 }
 
-/// Parses the response head at the start of `buf`: `Ok(None)` while it is incomplete.
-/// `head_request`: the request was `HEAD` (its response has no body whatever it says).
-pub(crate) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, ResponseError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut fields);
-    let len = match response.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Err(ResponseError::HeadTooLarge)
+/// The length of the response head at the start of `buf` (up to and including its empty
+/// line), `Ok(None)` while it is incomplete. Refuses early what cannot become a response.
+pub(crate) fn head_len(buf: &[u8]) -> Result<Option<usize>, ResponseError> {
+    let prefix = buf.len().min(5);
+    if buf[..prefix] != b"HTTP/"[..prefix] {
+        return Err(ResponseError::Version);
+    }
+    // A head ends at its first empty line (CRLF, or LF as `httparse` also accepts).
+    let end = buf.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'\n' {
+            return None;
         }
-        Ok(httparse::Status::Partial) => return Ok(None),
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => Some(i + 2),
+            Some([b'\r', b'\n', ..]) => Some(i + 3),
+            _ => None,
+        }
+    });
+    match end {
+        None if buf.len() > MAX_HEAD => Err(ResponseError::HeadTooLarge),
+        end => Ok(end),
+    }
+}
+
+/// Parses a complete response head (as [`head_len`] measured it). `head_request`: the request
+/// was `HEAD` (its response has no body whatever it says).
+pub(crate) fn parse_head(head: &Bytes, head_request: bool) -> Result<Head, ResponseError> {
+    let mut fields = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        head,
+        &mut fields,
+    ) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(ResponseError::Head(httparse::Error::NewLine)),
         Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::HeadTooLarge),
         Err(httparse::Error::Version) => return Err(ResponseError::Version),
         Err(e) => return Err(ResponseError::Head(e)),
-    };
+    }
     let status = response.code.unwrap_or(0);
     let http11 = response.version == Some(1);
     let mut length: Option<u64> = None;
     let mut chunked = None;
     let (mut close, mut keep) = (false, false);
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
     for f in response.headers.iter() {
-        if f.name.eq_ignore_ascii_case("content-length") {
+        let name = HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| ResponseError::Field)?;
+        if name == http::header::CONTENT_LENGTH {
             let n = parse_length(f.value)?;
             if length.is_some_and(|l| l != n) {
                 return Err(ResponseError::ContentLength);
             }
             length = Some(n);
-        } else if f.name.eq_ignore_ascii_case("transfer-encoding") {
+        } else if name == http::header::TRANSFER_ENCODING {
             // Only the last coding decides: `gzip, chunked` is chunked.
             let last = f.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
             chunked = Some(trim(last).eq_ignore_ascii_case(b"chunked"));
-        } else if f.name.eq_ignore_ascii_case("connection") {
+        } else if name == http::header::CONNECTION {
             for token in f.value.split(|&b| b == b',') {
                 let token = trim(token);
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep |= token.eq_ignore_ascii_case(b"keep-alive");
             }
         }
+        let value = HeaderValue::from_maybe_shared(head.slice_ref(f.value))
+            .map_err(|_| ResponseError::Field)?;
+        headers.append(name, value);
     }
     let framing = if head_request || (100..200).contains(&status) || status == 204 || status == 304
     {
@@ -200,28 +230,12 @@ pub(crate) fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>,
     let ambiguous = chunked.is_some() && length.is_some();
     let keep_alive =
         !close && !ambiguous && status != 101 && framing != Framing::UntilClose && (http11 || keep);
-    Ok(Some(Head {
+    Ok(Head {
         status,
-        len,
+        headers,
         framing,
         keep_alive,
-    }))
-}
-
-/// The header fields of a complete head (`head` as [`parse_head`] measured it); values share
-/// `head`'s memory.
-pub(crate) fn header_map(head: &Bytes) -> Result<HeaderMap, ResponseError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut fields);
-    response.parse(head).map_err(ResponseError::Head)?;
-    let mut map = HeaderMap::with_capacity(response.headers.len());
-    for f in response.headers.iter() {
-        let name = HeaderName::from_bytes(f.name.as_bytes()).map_err(|_| ResponseError::Field)?;
-        let value = HeaderValue::from_maybe_shared(head.slice_ref(f.value))
-            .map_err(|_| ResponseError::Field)?;
-        map.append(name, value);
-    }
-    Ok(map)
+    })
 }
 
 fn parse_length(value: &[u8]) -> Result<u64, ResponseError> {
