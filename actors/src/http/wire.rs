@@ -154,15 +154,10 @@ pub(crate) fn head_len(buf: &[u8]) -> Result<Option<usize>, ResponseError> {
         return Err(ResponseError::Version);
     }
     // A head ends at its first empty line (CRLF, or LF as `httparse` also accepts).
-    let end = buf.iter().enumerate().find_map(|(i, &b)| {
-        if b != b'\n' {
-            return None;
-        }
-        match buf.get(i + 1..) {
-            Some([b'\n', ..]) => Some(i + 2),
-            Some([b'\r', b'\n', ..]) => Some(i + 3),
-            _ => None,
-        }
+    let end = memchr::memchr_iter(b'\n', buf).find_map(|i| match buf.get(i + 1..) {
+        Some([b'\n', ..]) => Some(i + 2),
+        Some([b'\r', b'\n', ..]) => Some(i + 3),
+        _ => None,
     });
     match end {
         None if buf.len() > MAX_HEAD => Err(ResponseError::HeadTooLarge),
