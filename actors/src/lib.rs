@@ -25,26 +25,6 @@
     unreachable_pub
 )]
 
-#[cfg(any(feature = "http", feature = "api"))]
-/// Binds an actix-web `HttpServer` builder (already configured) to `$addr`, spawns it on the
-/// current arbiter, and yields `io::Result<(SocketAddr, ServerHandle)>`. A macro, as the
-/// server's generic bounds would dwarf a function doing this.
-macro_rules! spawn_server {
-    ($server:expr, $addr:expr, $what:literal) => {
-        (|| -> ::std::io::Result<(::std::net::SocketAddr, ::actix_web::dev::ServerHandle)> {
-            let server = $server.disable_signals().bind($addr)?;
-            let addr =
-                server.addrs().first().copied().ok_or_else(|| {
-                    ::std::io::Error::other(concat!($what, " bound to no address"))
-                })?;
-            let server = server.run();
-            let handle = server.handle();
-            ::actix_rt::spawn(server);
-            Ok((addr, handle))
-        })()
-    };
-}
-
 #[cfg(feature = "api")]
 pub mod api;
 #[cfg(feature = "cli")]

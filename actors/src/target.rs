@@ -1,20 +1,36 @@
-//! An embedded HTTP target: a small actix-web server on loopback, so a load test runs with
-//! no setup.
+//! An embedded HTTP target: a small HTTP/1.1 server on loopback, so a load test runs with no
+//! setup.
 //!
 //! Routes: `GET /` → 200 `ok`; `GET /delay/{ms}` → 200 after `ms` milliseconds (at most
-//! 10 s); `GET /status/{code}` → that status; `POST /echo` → the body back; `GET /cookie/{v}`
-//! → sets cookie `amoc={v}`; `GET /whoami` → the request's `Cookie` header. The server
-//! counts the requests it answered ([`TestTarget::requests`]), so a test can compare a
-//! report with what the target saw. [`TestTarget::start_tls`] serves HTTPS.
+//! 10 s); `GET /status/{code}` → that status (200–999; others 400); `POST /echo` → the body
+//! back; `GET /cookie/{v}` → sets cookie `amoc={v}`; `GET /whoami` → the request's `Cookie`
+//! header; anything else 404. The server counts the requests it answered
+//! ([`TestTarget::requests`]), so a test can compare a report with what the target saw.
+//! [`TestTarget::start_tls`] serves HTTPS.
+//!
+//! It is built to be cheaper per request than any load generator it serves (so `amoc demo`
+//! measures amoc, not its target): each worker is a thread with its own single-threaded
+//! runtime accepting from the shared socket, and a connection is one task parsing requests
+//! with `httparse` in one reused buffer (pipelined requests are answered in one write).
+
+mod serve;
 
 use std::io;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+/// Pause after a failed `accept` (out of descriptors), so the worker does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How often a stopping worker checks whether its requests in progress are answered.
+const STOP_POLL: Duration = Duration::from_millis(1);
 
 /// The embedded target server.
 ///
@@ -28,58 +44,63 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 #[derive(Debug)]
 pub struct TestTarget {
     addr: SocketAddr,
-    handle: ServerHandle,
-    requests: Arc<AtomicU64>,
+    shared: Arc<serve::Shared>,
     tls: bool,
+    shutdown: watch::Sender<bool>,
+    stopped: Vec<oneshot::Receiver<()>>,
 }
 
 impl TestTarget {
     /// Starts the server on `127.0.0.1:port` (0 = any free port) with `workers` threads.
-    /// Must be called inside an actix system.
     pub fn start(port: u16, workers: usize) -> io::Result<Self> {
-        let requests = Arc::new(AtomicU64::new(0));
-        let counter = requests.clone();
-        let server = HttpServer::new(move || app(counter.clone()))
-            .workers(workers.max(1))
-            .backlog(4096)
-            .max_connection_rate(4096);
-        let (addr, handle) = spawn_server!(server, ("127.0.0.1", port), "target")?;
-        Ok(Self {
-            addr,
-            handle,
-            requests,
-            tls: false,
-        })
+        Self::spawn(port, workers, None)
     }
 
     /// As [`start`](Self::start), serving HTTPS with `config` (a certificate and its key).
     pub fn start_tls(port: u16, workers: usize, config: rustls::ServerConfig) -> io::Result<Self> {
-        let requests = Arc::new(AtomicU64::new(0));
-        let counter = requests.clone();
-        let server = HttpServer::new(move || app(counter.clone()))
-            .workers(workers.max(1))
-            .backlog(4096)
-            .disable_signals()
-            .bind_rustls_0_23(("127.0.0.1", port), config)?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| io::Error::other("target bound to no address"))?;
-        let server = server.run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        Self::spawn(port, workers, Some(TlsAcceptor::from(Arc::new(config))))
+    }
+
+    fn spawn(port: u16, workers: usize, tls: Option<TlsAcceptor>) -> io::Result<Self> {
+        let listener = StdListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(serve::Shared::default());
+        let (shutdown, _) = watch::channel(false);
+        let mut stopped = Vec::new();
+        for i in 0..workers.max(1) {
+            let worker = Worker {
+                listener: listener.try_clone()?,
+                shared: shared.clone(),
+                tls: tls.clone(),
+                shutdown: shutdown.subscribe(),
+            };
+            let (done, stopped_rx) = oneshot::channel();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            std::thread::Builder::new()
+                .name(format!("amoc-target-{i}"))
+                .spawn(move || {
+                    runtime.block_on(worker.run());
+                    // Closes the idle connections left.
+                    drop(runtime);
+                    let _ = done.send(());
+                })?;
+            stopped.push(stopped_rx);
+        }
         Ok(Self {
             addr,
-            handle,
-            requests,
-            tls: true,
+            shared,
+            tls: tls.is_some(),
+            shutdown,
+            stopped,
         })
     }
 
     /// Requests answered so far (every route counts).
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Acquire)
+        self.shared.requests.load(Ordering::Acquire)
     }
 
     /// The address it listens on.
@@ -93,72 +114,80 @@ impl TestTarget {
         format!("{scheme}://{}/", self.addr)
     }
 
-    /// Stops the server, letting requests in progress finish.
-    pub async fn stop(self) {
-        self.handle.stop(true).await;
+    /// Stops the server: no new connection is accepted, requests in progress are answered,
+    /// then every connection is closed. Returns when all workers have ended.
+    pub async fn stop(mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shutdown.send_replace(true);
+        for stopped in std::mem::take(&mut self.stopped) {
+            let _ = stopped.await;
+        }
     }
 }
 
-async fn delay(ms: web::Path<u64>) -> HttpResponse {
-    tokio::time::sleep(Duration::from_millis((*ms).min(10_000))).await;
-    HttpResponse::Ok().body("ok")
-}
-
-async fn status(code: web::Path<u16>) -> HttpResponse {
-    match actix_web::http::StatusCode::from_u16(*code) {
-        Ok(code) => HttpResponse::build(code).finish(),
-        Err(_) => HttpResponse::BadRequest().body("invalid status code"),
+impl Drop for TestTarget {
+    /// A target dropped without [`stop`](TestTarget::stop) stops the same way, unawaited.
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        self.shutdown.send_replace(true);
     }
 }
 
-fn app(
-    counter: Arc<AtomicU64>,
-) -> App<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .wrap_fn(move |req, srv| {
-            use actix_web::dev::Service;
-            let counter = counter.clone();
-            let fut = srv.call(req);
-            async move {
-                let res = fut.await;
-                counter.fetch_add(1, Ordering::AcqRel);
-                res
+/// One worker thread's share of the server.
+struct Worker {
+    listener: StdListener,
+    shared: Arc<serve::Shared>,
+    tls: Option<TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Worker {
+    async fn run(self) {
+        let Worker {
+            listener,
+            shared,
+            tls,
+            shutdown,
+        } = self;
+        // Connections of this worker with a request in progress.
+        let busy = Arc::new(AtomicUsize::new(0));
+        let mut stop = shutdown;
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "the embedded target cannot listen");
+                return;
             }
-        })
-        .route(
-            "/",
-            web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-        )
-        .route("/delay/{ms}", web::get().to(delay))
-        .route("/status/{code}", web::get().to(status))
-        .route("/cookie/{value}", web::get().to(set_cookie))
-        .route("/whoami", web::get().to(whoami))
-        .route(
-            "/echo",
-            web::post().to(|body: web::Bytes| async move { HttpResponse::Ok().body(body) }),
-        )
-}
-
-async fn set_cookie(value: web::Path<String>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("set-cookie", format!("amoc={}; Path=/; HttpOnly", *value)))
-        .body("ok")
-}
-
-async fn whoami(req: HttpRequest) -> HttpResponse {
-    let cookie = req
-        .headers()
-        .get("cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    HttpResponse::Ok().body(cookie)
+        };
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        let conn = serve::Connection::new(shared.clone(), busy.clone());
+                        match tls.clone() {
+                            None => connections.spawn(conn.serve(stream)),
+                            Some(acceptor) => connections.spawn(conn.serve_tls(acceptor, stream)),
+                        };
+                    }
+                    // Out of descriptors, say: the connections already accepted carry on.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the embedded target cannot accept");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                _ = stop.wait_for(|stop| *stop) => break,
+            }
+        }
+        drop(listener);
+        // Requests in progress are answered; idle connections end with the runtime.
+        while busy.load(Ordering::Acquire) > 0 && !connections.is_empty() {
+            tokio::select! {
+                _ = connections.join_next() => {}
+                () = tokio::time::sleep(STOP_POLL) => {}
+            }
+        }
+    }
 }

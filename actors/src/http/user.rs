@@ -6,24 +6,30 @@ use std::time::Duration;
 use amoc::metrics::{Outcome, Recorder};
 use amoc::{measurements, metadata};
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, HOST, SET_COOKIE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use http::uri::PathAndQuery;
-use http::{Method, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http::Method;
 use tokio::time::{Instant, Sleep};
 
-use super::conn::{self, Conn};
-use super::{HttpClient, HttpError, HTTP_REQUEST};
+use super::conn::{self, Received, Stream};
+use super::{wire, HttpClient, HttpError, HTTP_REQUEST};
 
 /// Paths a user handle keeps parsed; more distinct paths are parsed on each use.
 const PATH_CACHE: usize = 16;
 
+/// A connection idle for longer than this is checked (without waiting) before it is used:
+/// has the target closed it? One system call, saved while requests follow each other.
+const STALE_CHECK_AFTER: Duration = Duration::from_millis(1);
+
 /// One user's HTTP handle (see [the module](super)): make it with [`HttpClient::user`].
 pub struct UserHttp {
     client: HttpClient,
-    conn: Option<Conn>,
+    conn: Option<Stream>,
+    /// The connection's buffer: the request, then the response (see [`conn`]).
+    buf: BytesMut,
     timer: Option<Pin<Box<Sleep>>>,
+    /// When the last response on `conn` ended.
+    idle_since: Instant,
     paths: Vec<(Box<str>, PathAndQuery)>,
     cookies: Vec<(String, String)>,
     recorder: Recorder,
@@ -55,9 +61,18 @@ pub struct Response {
 pub struct Request<'a> {
     http: &'a mut UserHttp,
     name: &'a str,
-    request: Result<hyper::Request<Full<Bytes>>, HttpError>,
+    request: Result<Outgoing, HttpError>,
     expect: Option<u16>,
     record: bool,
+}
+
+/// A request as built, before it is encoded on the connection.
+#[derive(Debug)]
+struct Outgoing {
+    method: Method,
+    path: PathAndQuery,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
 }
 
 impl UserHttp {
@@ -66,7 +81,9 @@ impl UserHttp {
         Self {
             client,
             conn: None,
+            buf: BytesMut::new(),
             timer: None,
+            idle_since: Instant::now(),
             paths: Vec::new(),
             cookies: Vec::new(),
             recorder,
@@ -131,47 +148,36 @@ impl UserHttp {
         Ok(parsed)
     }
 
-    fn build(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-    ) -> Result<hyper::Request<Full<Bytes>>, HttpError> {
-        let path = self.path(path)?;
-        let mut request = hyper::Request::new(Full::new(body));
-        *request.method_mut() = method;
-        *request.uri_mut() = Uri::from(path);
-        let headers = request.headers_mut();
-        headers.insert(HOST, self.client.shared.target.host_header.clone());
-        if !self.cookies.is_empty() {
-            let line = self
-                .cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let value =
-                HeaderValue::from_str(&line).map_err(|_| HttpError::InvalidHeader(line.clone()))?;
-            headers.insert(COOKIE, value);
-        }
-        Ok(request)
+    fn build(&mut self, method: Method, path: &str, body: Bytes) -> Result<Outgoing, HttpError> {
+        Ok(Outgoing {
+            method,
+            path: self.path(path)?,
+            headers: Vec::new(),
+            body,
+        })
     }
 
     /// Sends `request` within the timeout; a timed-out connection is dropped.
-    async fn exchange(
-        &mut self,
-        request: hyper::Request<Full<Bytes>>,
-    ) -> Result<Response, HttpError> {
+    async fn exchange(&mut self, request: &Outgoing) -> Result<Response, HttpError> {
         let timeout = self.client.shared.timeout;
         let timer = self
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        timer.as_mut().reset(Instant::now() + timeout);
+        let now = Instant::now();
+        timer.as_mut().reset(now + timeout);
+        // A connection used a moment ago is not checked: a closed-loop user saves a call.
+        let idle = now.duration_since(self.idle_since) >= STALE_CHECK_AFTER;
+        if let Some(stream) = self.conn.as_mut().filter(|_| idle) {
+            if !conn::is_reusable(stream, &mut self.buf) {
+                self.conn = None;
+            }
+        }
         let result = tokio::select! {
             biased;
-            r = roundtrip(&mut self.conn, &self.client, request) => Some(r),
+            r = roundtrip(&mut self.conn, &mut self.buf, &self.client, &self.cookies, request) => Some(r),
             () = timer.as_mut() => None,
         };
+        self.idle_since = Instant::now();
         match result {
             Some(r) => r,
             None => {
@@ -198,55 +204,69 @@ impl UserHttp {
 }
 
 /// Sends on the user's connection (opening one if needed) and reads the whole response.
-/// The connection is kept only after a complete exchange.
+/// The connection is kept only after a complete exchange that allows it. A request that
+/// found a kept-alive connection closed before any byte of its response came is sent once
+/// more on a new connection, if its method is idempotent (the target may have closed the
+/// connection while the request was on its way).
 async fn roundtrip(
-    slot: &mut Option<Conn>,
+    slot: &mut Option<Stream>,
+    buf: &mut BytesMut,
     client: &HttpClient,
-    request: hyper::Request<Full<Bytes>>,
+    cookies: &[(String, String)],
+    request: &Outgoing,
 ) -> Result<Response, HttpError> {
     let shared = &client.shared;
-    let mut conn = match slot.take() {
-        Some(c) if !c.is_closed() => c,
-        _ => conn::connect(&shared.target, &shared.addrs, shared.tls.as_ref()).await?,
-    };
-    if conn.ready().await.is_err() {
-        // The target closed the kept-alive connection since the last request.
-        conn = conn::connect(&shared.target, &shared.addrs, shared.tls.as_ref()).await?;
-        conn.ready().await.map_err(HttpError::Request)?;
-    }
-    let response = conn
-        .send_request(request)
-        .await
-        .map_err(HttpError::Request)?;
-    let (parts, body) = response.into_parts();
-    let body = read_body(body).await?;
-    *slot = Some(conn);
-    Ok(Response {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    })
-}
-
-/// The whole body; a body of one frame is not copied.
-async fn read_body(mut body: Incoming) -> Result<Bytes, HttpError> {
-    let mut first = Bytes::new();
-    let mut more: Option<BytesMut> = None;
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(HttpError::Request)?.into_data() else {
-            continue;
-        };
-        match &mut more {
-            Some(m) => m.extend_from_slice(&data),
-            None if first.is_empty() => first = data,
+    let mut reused = slot.is_some();
+    loop {
+        let stream = match slot {
+            Some(s) => s,
             None => {
-                let mut m = BytesMut::from(&first[..]);
-                m.extend_from_slice(&data);
-                more = Some(m);
+                // Boxed: the rare connect keeps its state off the request's future.
+                let opened = Box::pin(conn::connect(
+                    &shared.target,
+                    &shared.addrs,
+                    shared.tls.as_ref(),
+                ))
+                .await?;
+                slot.insert(opened)
+            }
+        };
+        buf.clear();
+        // Takes the buffer's memory back from the last response, if it was dropped.
+        buf.reserve(conn::INITIAL_BUF);
+        wire::encode_request(
+            buf,
+            &request.method,
+            request.path.as_str(),
+            &shared.target.host_header,
+            if shared.cookies { cookies } else { &[] },
+            &request.headers,
+            request.body.len(),
+        );
+        let head_request = request.method == Method::HEAD;
+        match conn::exchange(stream, buf, &request.body, head_request).await {
+            Ok(Received {
+                response,
+                keep_alive,
+            }) => {
+                if !keep_alive {
+                    *slot = None;
+                }
+                return Ok(response);
+            }
+            Err(failed) => {
+                *slot = None;
+                let retry = reused
+                    && failed.nothing_received
+                    && matches!(failed.error, HttpError::Closed)
+                    && request.method.is_idempotent();
+                if !retry {
+                    return Err(failed.error);
+                }
+                reused = false;
             }
         }
     }
-    Ok(more.map_or(first, BytesMut::freeze))
 }
 
 impl Request<'_> {
@@ -257,9 +277,7 @@ impl Request<'_> {
                 HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_str(value),
             ) {
-                (Ok(n), Ok(v)) => {
-                    request.headers_mut().append(n, v);
-                }
+                (Ok(n), Ok(v)) => request.headers.push((n, v)),
                 _ => self.request = Err(HttpError::InvalidHeader(format!("{name}: {value}"))),
             }
         }
@@ -290,9 +308,8 @@ impl Request<'_> {
             record,
         } = self;
         let request = request?;
-        let method = request.method().clone();
         let start = Instant::now();
-        let result = http.exchange(request).await;
+        let result = http.exchange(&request).await;
         let latency = start.elapsed();
         if record {
             let outcome = match &result {
@@ -300,7 +317,7 @@ impl Request<'_> {
                 Err(_) => Outcome::Failed,
             };
             http.recorder.record(name, outcome, latency);
-            report(http, name, &method, &result, latency);
+            report(http, name, &request.method, &result, latency);
         }
         let response = result?;
         if http.client.shared.cookies {
