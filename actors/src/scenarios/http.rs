@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amoc::config::{Param, ParamDecl, Verdict};
+use amoc::metrics::RunStats;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::throttle::{ThrottleConfig, ThrottleError, Throttles};
 use amoc::users::UserContext;
@@ -14,12 +15,15 @@ use crate::http::{HttpClient, UserHttp};
 const URL: Param<String> = Param::new("url");
 const REQUEST_RATE: Param<u64> = Param::new("request_rate");
 const THINK_TIME_MS: Param<u64> = Param::new("think_time_ms");
+const ERROR_BACKOFF_MS: Param<u64> = Param::new("error_backoff_ms");
 
 /// The throttle that paces requests when `request_rate` > 0.
 pub const REQUEST_THROTTLE: &str = "http_requests";
 
-/// Pause after a failed request, so an unreachable server is not hammered in a hot loop.
-const ERROR_BACKOFF: Duration = Duration::from_millis(10);
+/// The run counter of pauses after requests that got no response (see `error_backoff_ms`).
+pub const ERROR_BACKOFF_PAUSES: &str = "error_backoff_pauses";
+/// The run counter of milliseconds paused after failed requests.
+pub const ERROR_BACKOFF_MS_TOTAL: &str = "error_backoff_ms";
 
 /// Bumped by every accepted update of an updatable parameter: users re-read their settings
 /// only when it changed (one atomic load per request otherwise).
@@ -33,14 +37,19 @@ fn settings_changed<T>(_: &str, _: &T) {
 ///
 /// Parameters: `url` (required; `http://` or `https://`), `request_rate` (requests per
 /// second over all users, 0 = unlimited, default 0), `think_time_ms` (pause between one
-/// user's requests, default 0). `init` checks that the URL answers before any user starts
+/// user's requests, default 0), `error_backoff_ms` (pause after a request that got no response,
+/// so an unreachable server is not hammered in a hot loop, default 10; 0 disables; each pause is
+/// counted in the run's [`ERROR_BACKOFF_PAUSES`] and [`ERROR_BACKOFF_MS_TOTAL`] counters).
+/// `init` checks that the URL answers before any user starts
 /// (that probe is not counted as a request).
 ///
 /// Each user is one [`UserHttp`] on the run's [`HttpClient`]: its requests are recorded as
 /// `GET <path>`. `request_rate` and `think_time_ms` can be updated while the test runs: users
 /// re-read them when an update was accepted (a version check per request), and the first
 /// user to see a new rate applies it to the [`REQUEST_THROTTLE`] throttle (starting it if
-/// the rate was unlimited).
+/// the rate was unlimited). Under a rate, each request is sent with its permit's due time
+/// and this user's share of the rate (users ÷ rate), so its corrected latency is recorded
+/// too.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpScenario;
 
@@ -55,6 +64,19 @@ pub struct HttpState {
     pub request_name: Arc<str>,
     /// The request rate applied to [`REQUEST_THROTTLE`] (0 = unlimited: nobody waits).
     pub rate: AtomicU64,
+    /// Users running the loop now (a user's share of the rate is users ÷ rate).
+    pub users: AtomicU64,
+    /// The run's statistics (pauses after errors are counted there).
+    pub stats: RunStats,
+}
+
+/// Counts a user in [`HttpState::users`] while it lives.
+struct Counted<'a>(&'a AtomicU64);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl HttpState {
@@ -102,6 +124,12 @@ impl Scenario for HttpScenario {
                 .updatable()
                 .on_update(settings_changed)
                 .decl(),
+            ERROR_BACKOFF_MS
+                .spec("pause after a request that got no response, in ms; counted (updatable)")
+                .default(10)
+                .updatable()
+                .on_update(settings_changed)
+                .decl(),
         ]
     }
 
@@ -121,6 +149,8 @@ impl Scenario for HttpScenario {
             client,
             request_name,
             rate: AtomicU64::new(0),
+            users: AtomicU64::new(0),
+            stats: ctx.stats().clone(),
         };
         state
             .apply_rate(REQUEST_RATE.get(ctx.config())?, ctx.throttles())
@@ -132,23 +162,31 @@ impl Scenario for HttpScenario {
         let state = user.state().clone();
         let mut http: UserHttp = state.client.user();
         let mut seen = u64::MAX;
-        let (mut rate, mut think_time) = (0, Duration::ZERO);
+        let (mut rate, mut think_time, mut backoff) = (0, Duration::ZERO, 0);
+        state.users.fetch_add(1, Ordering::AcqRel);
+        let _counted = Counted(&state.users);
         while !user.stop_requested() {
             let version = SETTINGS_VERSION.load(Ordering::Acquire);
             if version != seen {
                 seen = version;
                 rate = REQUEST_RATE.get(user.config())?;
                 think_time = Duration::from_millis(THINK_TIME_MS.get(user.config())?);
+                backoff = ERROR_BACKOFF_MS.get(user.config())?;
             }
             if rate != state.rate.load(Ordering::Acquire) {
                 if let Err(e) = state.apply_rate(rate, user.throttles()).await {
                     tracing::warn!(rate, error = %e, "cannot apply the new request_rate");
                 }
             }
+            let mut request = http.get(&state.request_name, "");
             if rate > 0 {
                 tokio::select! {
                     permit = user.throttles().wait(REQUEST_THROTTLE) => match permit {
-                        Ok(_) => {}
+                        Ok(p) => {
+                            let users = state.users.load(Ordering::Acquire).max(1);
+                            let share = Duration::from_secs_f64(users as f64 / rate as f64);
+                            request = request.due(p.due_at()).expected_interval(share);
+                        }
                         // Another user is starting it (the rate was unlimited until now).
                         Err(ThrottleError::NoSuchThrottle(_)) => {
                             tokio::task::yield_now().await;
@@ -159,8 +197,10 @@ impl Scenario for HttpScenario {
                     () = user.stopping() => return Ok(()),
                 }
             }
-            if http.get(&state.request_name, "").send().await.is_err() {
-                tokio::time::sleep(ERROR_BACKOFF).await;
+            if request.send().await.is_err() && backoff > 0 {
+                state.stats.count(ERROR_BACKOFF_PAUSES, 1);
+                state.stats.count(ERROR_BACKOFF_MS_TOTAL, backoff);
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
             }
             if !think_time.is_zero() {
                 tokio::select! {
