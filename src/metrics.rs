@@ -28,6 +28,7 @@
 //! assert_eq!(snapshot.get("login").map(|s| s.errors()), Some(1));
 //! ```
 
+mod class;
 mod recorder;
 mod summary;
 
@@ -38,8 +39,11 @@ use std::time::{Duration, Instant};
 
 use crate::telemetry::Telemetry;
 
+pub use class::{ErrorClass, ErrorCounts, Sample};
 pub use recorder::Recorder;
-pub use summary::{Outcome, RequestStats, StatusClasses, MAX_LATENCY_US};
+pub use summary::{
+    new_histogram, LatencySummary, Outcome, RequestStats, StatusClasses, MAX_LATENCY_US,
+};
 
 /// The statistics of one run; cheap to clone, usable from any thread.
 #[derive(Clone)]
@@ -51,6 +55,8 @@ struct Shared {
     id: u64,
     started: Instant,
     recorders: Mutex<Vec<Recorder>>,
+    /// Named counts of things that are not requests (pauses after errors, say).
+    counters: Mutex<Vec<(Box<str>, u64)>>,
 }
 
 impl std::fmt::Debug for RunStats {
@@ -77,6 +83,7 @@ impl RunStats {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 started: Instant::now(),
                 recorders: Mutex::new(Vec::new()),
+                counters: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -100,6 +107,21 @@ impl RunStats {
     /// Records one request through this thread's recorder.
     pub fn record(&self, name: &str, outcome: Outcome, latency: Duration) {
         self.recorder().record(name, outcome, latency);
+    }
+
+    /// Records one request, paced or not, through this thread's recorder.
+    pub fn record_sample(&self, name: &str, sample: &Sample) {
+        self.recorder().record_sample(name, sample);
+    }
+
+    /// Adds `n` to the counter `name` (for what is not a request: pauses after errors, say;
+    /// a shared lock, so not for every request).
+    pub fn count(&self, name: &str, n: u64) {
+        let mut counters = lock(&self.shared.counters);
+        match counters.iter_mut().find(|(k, _)| &**k == name) {
+            Some((_, v)) => *v += n,
+            None => counters.push((name.into(), n)),
+        }
     }
 
     /// Makes these the current statistics of the app whose telemetry is `telemetry` (done by
@@ -128,10 +150,13 @@ impl RunStats {
     /// Everything recorded so far, merged.
     pub fn snapshot(&self) -> Snapshot {
         let recorders = lock(&self.shared.recorders).clone();
+        let mut counters = lock(&self.shared.counters).clone();
+        counters.sort();
         let mut snapshot = Snapshot {
             at: Instant::now(),
             total: RequestStats::new(),
             names: Vec::new(),
+            counters,
         };
         for r in &recorders {
             r.merge_into(&mut snapshot.names);
@@ -156,6 +181,8 @@ pub struct Snapshot {
     total: RequestStats,
     /// Sorted by name.
     names: Vec<(Box<str>, RequestStats)>,
+    /// Sorted by name.
+    counters: Vec<(Box<str>, u64)>,
 }
 
 impl Snapshot {
@@ -182,6 +209,19 @@ impl Snapshot {
         self.names.iter().map(|(n, s)| (&**n, s))
     }
 
+    /// The value of counter `name` (see [`RunStats::count`]); 0 if never counted.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map_or(0, |(_, v)| *v)
+    }
+
+    /// Every counter with its value, sorted by name.
+    pub fn counters(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.counters.iter().map(|(k, v)| (&**k, *v))
+    }
+
     /// What was recorded between `earlier` (a snapshot of the same run) and this one.
     pub fn since(&self, earlier: &Snapshot) -> Snapshot {
         let names = self
@@ -192,10 +232,16 @@ impl Snapshot {
                 (n.clone(), d)
             })
             .collect();
+        let counters = self
+            .counters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.saturating_sub(earlier.counter(k))))
+            .collect();
         Snapshot {
             at: self.at,
             total: self.total.since(&earlier.total),
             names,
+            counters,
         }
     }
 
@@ -206,6 +252,13 @@ impl Snapshot {
             merge_named(&mut self.names, n, s);
         }
         self.names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, v) in &other.counters {
+            match self.counters.iter_mut().find(|(n, _)| n == k) {
+                Some((_, c)) => *c += v,
+                None => self.counters.push((k.clone(), *v)),
+            }
+        }
+        self.counters.sort();
         self.at = self.at.max(other.at);
     }
 }
@@ -292,5 +345,17 @@ mod tests {
         assert_eq!(m.total().count, 3);
         assert_eq!(m.get("x").map(|s| s.errors()), Some(1));
         assert_eq!(m.get("y").map(|s| s.count), Some(1));
+    }
+
+    #[test]
+    fn counters_add_up_and_window() {
+        let a = RunStats::new();
+        a.count("pause", 2);
+        let first = a.snapshot();
+        a.count("pause", 3);
+        let now = a.snapshot();
+        assert_eq!(now.counter("pause"), 5);
+        assert_eq!(now.since(&first).counter("pause"), 3);
+        assert_eq!(now.counter("other"), 0);
     }
 }

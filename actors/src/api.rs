@@ -121,9 +121,16 @@ pub struct ControlApiBuilder {
     tls: Option<Arc<rustls::ServerConfig>>,
     run_events: Option<mpsc::UnboundedSender<RunEvent>>,
     env: Option<Vec<(String, String)>>,
+    reports: Option<crate::report::LastReport>,
 }
 
 impl ControlApiBuilder {
+    /// Offers the last run's report on `GET /report` (JSON; `?format=html` for the page).
+    pub fn reports(mut self, reports: crate::report::LastReport) -> Self {
+        self.reports = Some(reports);
+        self
+    }
+
     /// The scenarios `GET /scenarios` lists.
     pub fn scenarios(mut self, scenarios: Vec<ScenarioInfo>) -> Self {
         self.scenarios = scenarios;
@@ -205,6 +212,7 @@ impl ControlApiBuilder {
             policy,
             run_events: self.run_events,
             env: self.env,
+            reports: self.reports,
             lifecycle: tokio::sync::Mutex::new(()),
         }));
         let server = HttpServer::new(move || {
@@ -269,6 +277,7 @@ impl ControlApi {
             tls: None,
             run_events: None,
             env: None,
+            reports: None,
         }
     }
 

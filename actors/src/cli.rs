@@ -11,9 +11,11 @@
 //! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
 //! bare word), then `AMOC_<NAME>` environment variables, then defaults.
 //!
-//! Exit codes: 0 the test ran; 1 it could not run (an unknown scenario, a refused setting, a
-//! failing `init`) or its events file could not be written; 2 the arguments do not parse;
-//! 130 / 143 Ctrl-C / SIGTERM stopped it (after the summary). Every error is one line on
+//! Exit codes: 0 the test ran (and every `--threshold` held); 1 it could not run (an unknown
+//! scenario, a refused setting, a failing `init`) or its events or report file could not be
+//! written; 2 the arguments do not parse (a bad `--threshold` expression included); 99 a
+//! threshold broke (as k6); 130 / 143 Ctrl-C / SIGTERM stopped it (after the summary and the
+//! report). Every error is one line on
 //! stderr. Log lines (`-v`, `RUST_LOG`) are coloured only when stderr is a terminal.
 
 mod args;
@@ -28,7 +30,8 @@ use std::process::ExitCode;
 use clap::{Args as _, CommandFactory, FromArgMatches};
 
 pub use args::{
-    parse_duration, parse_setting, parse_user_rate, parse_users, Cli, Command, RunArgs, ServeArgs,
+    parse_duration, parse_report_path, parse_setting, parse_threshold, parse_user_rate,
+    parse_users, Cli, Command, RunArgs, ServeArgs,
 };
 
 use crate::runner::Registry;

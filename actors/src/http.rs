@@ -42,6 +42,7 @@
 //! With [`Request::expect_status`] another status also makes `send` return an error.
 
 pub(crate) mod chunked;
+mod class;
 mod conn;
 mod target;
 mod user;
@@ -64,9 +65,11 @@ pub use wire::ResponseError;
 use conn::Tls;
 use target::{Scheme, Target};
 
-/// `[amoc_actors, http, request]`: one per recorded request. Measurements `duration` (ns) and
-/// `status` (0 when no response came); metadata `name`, `method`, `path`, and `error` (text,
-/// only when the request failed).
+/// `[amoc_actors, http, request]`: one per recorded request. Measurements `duration` (service
+/// time, ns), `corrected` (from when it was due, ns; = `duration` when not paced), `status`
+/// (0 when no response came), `start_ns` and `due_ns` (when it started and was due, ns since
+/// the Unix epoch); metadata `name`, `method`, and `error` (text) with `error_class` (see
+/// [`HttpError::class`]) when it failed.
 pub static HTTP_REQUEST: EventName = event_name!(amoc_actors, http, request);
 
 /// The default timeout of a whole request.

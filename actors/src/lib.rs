@@ -2,7 +2,8 @@
 //!
 //! * [`TracingLogger`]: logs every event it receives through `tracing`.
 //! * [`JsonLinesWriter`]: appends one JSON object per event to a file.
-//! * [`Stats`]: the summary numbers of requests; [`LoadStats`] aggregates HTTP request events.
+//! * [`Stats`]: the summary numbers of requests.
+//! * [`report`]: a run's report (JSON, HTML), its thresholds.
 //! * [`TestTarget`]: an embedded HTTP server on loopback to load-test with no setup.
 //! * [`http::HttpClient`]: named HTTP requests from users, one keep-alive connection each,
 //!   recorded losslessly in the run's statistics.
@@ -34,6 +35,7 @@ pub mod http;
 mod jsonl;
 mod logger;
 mod prometheus;
+pub mod report;
 #[cfg(feature = "cli")]
 pub mod runner;
 #[cfg(feature = "http")]
@@ -52,6 +54,6 @@ pub use prometheus::{
 };
 #[cfg(feature = "cli")]
 pub use runner::{LoadTest, Outcome, Progress, RunError, Runner, StopSignal};
-pub use stats::{LoadStats, ResetStats, Stats, TakeWindow, Totals};
+pub use stats::Stats;
 #[cfg(feature = "http")]
 pub use target::TestTarget;

@@ -29,8 +29,8 @@
 //! [`LoadTest`] runs one test from code, with the same progress and summary, and returns the
 //! [`Outcome`].
 //!
-//! Guarantees: the summary is printed whenever the users were added, also after Ctrl-C,
-//! SIGTERM (a second one exits at once) or a failing events file; a test ends when its
+//! Guarantees: the summary (and the `--report` file) is made whenever the users were added,
+//! also after Ctrl-C, SIGTERM (a second one exits at once) or a failing events file; a test ends when its
 //! duration has passed or every user has ended, whichever comes first.
 
 mod drive;
@@ -46,10 +46,12 @@ use std::process::ExitCode;
 use amoc::scenario::Scenario;
 
 pub use load_test::{LoadTest, Outcome, RunError};
+pub(crate) use progress::utc_timestamp;
 pub use progress::Progress;
 pub(crate) use registry::Registry;
 pub(crate) use signal::stop_signal;
 pub use signal::StopSignal;
+pub(crate) use source::RunSource;
 
 use crate::scenarios::HttpScenario;
 

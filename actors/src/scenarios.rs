@@ -2,4 +2,6 @@
 
 mod http;
 
-pub use http::{HttpScenario, HttpState, REQUEST_THROTTLE};
+pub use http::{
+    HttpScenario, HttpState, ERROR_BACKOFF_MS_TOTAL, ERROR_BACKOFF_PAUSES, REQUEST_THROTTLE,
+};

@@ -96,6 +96,8 @@ fn each_run_gets_its_own_summary() {
     actix_rt::System::new().block_on(async move {
         let res = request(api, "GET", "/status", &[], b"").await;
         assert_eq!(res.status, 401, "the configured token is required");
+        let res = call(api, "GET", "/report", None).await;
+        assert_eq!(res.status, 409, "no report before any run: {}", res.text());
         let start = json!({"scenario": "http", "users": 2,
             "settings": {"url": target, "user_rate": "infinity", "request_rate": 40}});
         // Run 1: stopped and reset at once, between two progress lines.
@@ -132,6 +134,17 @@ fn each_run_gets_its_own_summary() {
         );
         out.push_str(&line);
     }
+    // The last run's report is offered, with the numbers of its summary.
+    let (report, page) = actix_rt::System::new().block_on(async move {
+        let report = call(api, "GET", "/report", None).await.json();
+        let page = call(api, "GET", "/report?format=html", None).await;
+        (report, page)
+    });
+    assert_eq!(page.status, 200);
+    assert!(page.text().starts_with("<!DOCTYPE html>"));
+    let last = summaries(&out)[1].0;
+    assert_eq!(report["totals"]["count"], last, "{report}");
+    assert_eq!(report["schema"], "amoc-report/1");
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

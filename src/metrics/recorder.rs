@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use super::class::Sample;
 use super::summary::{Outcome, RequestStats};
 use super::{lock, merge_named, RunStats, Shared};
 
@@ -30,12 +31,18 @@ impl Recorder {
     /// Records one request under `name` (no allocation once the name has been seen).
     #[inline]
     pub fn record(&self, name: &str, outcome: Outcome, latency: Duration) {
+        self.record_sample(name, &Sample::new(outcome, latency));
+    }
+
+    /// Records one request, paced or not, under `name`.
+    #[inline]
+    pub fn record_sample(&self, name: &str, sample: &Sample) {
         let mut names = lock(&self.names);
         match names.iter_mut().find(|(n, _)| &**n == name) {
-            Some((_, s)) => s.record(outcome, latency),
+            Some((_, s)) => s.record_sample(sample),
             None => {
                 let mut s = RequestStats::new();
-                s.record(outcome, latency);
+                s.record_sample(sample);
                 names.push((name.into(), s));
             }
         }

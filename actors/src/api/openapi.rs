@@ -26,6 +26,10 @@ fn describe(path: &str) -> (&'static str, Option<Value>) {
         "/scenarios/info/{name}" => ("a scenario's doc and parameters", None),
         "/scenarios/defaults/{name}" => ("a scenario's default settings", None),
         "/metrics" => ("Prometheus metrics", None),
+        "/report" => (
+            "the last run's report (docs/report.schema.json; ?format=html for the page; 409 before any run)",
+            None,
+        ),
         "/openapi.json" => ("this document", None),
         "/execution/start" => (
             "start a run and add its users, or start nothing (422)",

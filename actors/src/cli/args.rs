@@ -6,6 +6,8 @@ use std::time::Duration;
 use amoc::Value;
 use clap::{Args, Parser, Subcommand};
 
+use crate::report::{ReportFormat, Threshold};
+
 /// The command line of a [`Runner`](crate::Runner) (`amoc` is one).
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +89,14 @@ pub struct RunArgs {
     /// Append every amoc event to this file as JSON lines.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Write the run's report to FILE.json (data, histograms) or FILE.html (one page with
+    /// charts), also when the run is interrupted (repeatable: both formats at once).
+    #[arg(long = "report", value_name = "FILE", value_parser = parse_report_path)]
+    pub reports: Vec<PathBuf>,
+    /// A pass/fail threshold (repeatable): p99<200ms, errors<1%, rate>=99%, login.p95<100ms.
+    /// A broken one makes the exit code 99.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+    pub thresholds: Vec<Threshold>,
     /// User shards (one arbiter thread each); default: one per core.
     #[arg(long)]
     pub shards: Option<usize>,
@@ -120,6 +130,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("invalid duration {text:?}: must be positive"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `--threshold`: see [`Threshold::parse`].
+pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parses `--report`: a path ending in `.json` or `.html`.
+pub fn parse_report_path(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match ReportFormat::of(&path) {
+        Some(_) => Ok(path),
+        None => Err(format!("{text:?} must end in .json or .html")),
+    }
 }
 
 /// Parses `name=value`; the value as in `AMOC_*` variables (JSON, or a bare word).

@@ -77,9 +77,19 @@ async fn run(registry: Registry, scenario: &str, args: RunArgs) -> Result<u8, Fa
     if let Some(n) = args.shards {
         test = test.shards(n);
     }
+    for path in args.reports {
+        test = test.report(path);
+    }
+    for t in args.thresholds {
+        test = test.threshold(t);
+    }
     let outcome = test.run().await?;
     if let Some(e) = &outcome.events_error {
         eprintln!("error: {e}");
+    }
+    if let Some(e) = &outcome.report_error {
+        let cause = std::error::Error::source(e).map_or(String::new(), |c| format!(": {c}"));
+        eprintln!("error: {e}{cause}");
     }
     Ok(outcome.exit_code())
 }

@@ -1,15 +1,18 @@
 //! `amoc serve`: the app stays up, driven through the HTTP control API; a progress line is
 //! printed every second while a run is going on, and each run gets its own summary.
 //!
-//! Each run has its own statistics, created when the API announces the start (before its
-//! first user) and closed when the run finishes, is reset, or another run starts: a run
-//! stopped and reset between two progress lines still gets its summary, and nothing of it is
-//! counted in the next one. A start the controller refuses leaves no summary.
+//! Each run has its own statistics: the lossless [`RunStats`](amoc::metrics::RunStats) its
+//! start creates, followed from the API's confirmation of the start until the run finishes,
+//! is reset, or another run starts: a run stopped and reset between two progress lines still
+//! gets its summary, and nothing of it is counted in the next one. A start the controller
+//! refuses leaves no summary. Each run's report (as `--report` writes it) is offered by the
+//! API's `GET /report`, refreshed every few seconds while the run goes and made whole at its
+//! end.
 
 use std::net::ToSocketAddrs;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use actix::{Actor, Addr};
+use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
 use amoc::telemetry::{AttachOptions, EventPattern};
@@ -20,16 +23,17 @@ use tokio::time::Instant;
 use super::args::ServeArgs;
 use super::report;
 use crate::api::Exposure;
-use crate::http::HTTP_REQUEST;
-use crate::runner::Registry;
+use crate::report::{self as run_report, Collector, LastReport, ReportInput};
+use crate::runner::{Registry, RunSource};
 use crate::scenarios::HttpScenario;
 use crate::{
-    ApiToken, ControlApi, LoadStats, MetricsStore, PrometheusMetrics, RunEvent, ScenarioInfo,
-    TakeWindow, TestTarget, Totals,
+    ApiToken, ControlApi, MetricsStore, PrometheusMetrics, RunEvent, ScenarioInfo, TestTarget,
 };
 use amoc::scenario::Scenario as _;
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
+/// How often `GET /report` is refreshed while a run goes.
+const REPORT_EVERY: u64 = 5;
 
 /// Serves until Ctrl-C, then stops any run and shuts down.
 pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result<()> {
@@ -84,9 +88,11 @@ async fn serve_app(
         )
         .await?;
     let (events, runs) = mpsc::unbounded_channel();
+    let reports = LastReport::new();
     let mut api = ControlApi::builder(app.controller().clone())
         .scenarios(scenarios)
         .metrics(metrics)
+        .reports(reports.clone())
         .run_events(events);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         api = api.tls_files(cert, key)?;
@@ -104,7 +110,7 @@ async fn serve_app(
         api.url(),
         target.as_ref().map_or("http://127.0.0.1:8080/".to_owned(), TestTarget::url)
     );
-    let result = watch(app, runs).await;
+    let result = watch(app, runs, &reports).await;
     api.stop().await;
     if let Some(target) = target {
         target.stop().await;
@@ -148,63 +154,90 @@ fn token(args: &ServeArgs) -> anyhow::Result<Option<ApiToken>> {
 
 /// One run's statistics and what its summary needs.
 struct Run {
-    stats: Addr<LoadStats>,
-    handler: String,
+    /// The run's statistics, from the confirmation of its start.
+    source: Option<RunSource>,
+    collector: Collector,
     scenario: String,
     started: Instant,
+    started_wall: SystemTime,
     stopped: Option<Instant>,
+    /// The run's settings, as last seen while it ran.
+    settings: Vec<(String, amoc::Value)>,
     /// The API confirmed the start (until then the controller may still be idle).
     confirmed: bool,
+    seconds: u64,
 }
 
-/// Attaches a fresh [`LoadStats`] for a run of `scenario`.
-async fn open(app: &App, scenario: String, number: u64) -> anyhow::Result<Run> {
-    let handler = format!("amoc-serve-stats-{number}");
-    let stats = app
-        .telemetry()
-        .spawn_handler(
-            &handler,
-            [EventPattern::from(&HTTP_REQUEST)],
-            &actix_rt::Arbiter::current(),
-            LoadStats::new,
-            AttachOptions::default(),
-        )
-        .await?;
-    Ok(Run {
-        stats,
-        handler,
-        scenario,
-        started: Instant::now(),
-        stopped: None,
-        confirmed: false,
-    })
+impl Run {
+    fn new(scenario: String) -> Self {
+        Run {
+            source: None,
+            collector: Collector::new(),
+            scenario,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            stopped: None,
+            settings: Vec::new(),
+            confirmed: false,
+            seconds: 0,
+        }
+    }
+
+    /// The run's report so far.
+    fn report(&self, app: &App) -> Option<run_report::RunReport> {
+        let source = self.source.as_ref()?;
+        let elapsed = self.stopped.unwrap_or_else(Instant::now) - self.started;
+        let status = app.controller().status();
+        let (requests, _) = source.totals(elapsed);
+        Some(run_report::build(&ReportInput {
+            scenario: &self.scenario,
+            planned_users: status.highest_user_id,
+            started: self.started_wall,
+            elapsed,
+            interrupted: None,
+            status: &status,
+            settings: &self.settings,
+            requests: &requests,
+            collector: &self.collector,
+            thresholds: &[],
+        }))
+    }
 }
 
-/// Closes a run: its summary (unless it never started), then its statistics are dropped.
-async fn close(app: &App, run: Run) {
-    let _ = app.telemetry().detach(&run.handler).await;
+/// Closes a run: its summary and report (unless it never started).
+async fn close(app: &App, mut run: Run, reports: &LastReport) {
     if run.confirmed {
         app.telemetry().flush(Duration::from_secs(5)).await;
-        let elapsed = run.stopped.unwrap_or_else(Instant::now) - run.started;
-        let totals = run.stats.send(Totals { elapsed }).await.unwrap_or_default();
-        let status = app.controller().status();
-        print!(
-            "{}",
-            report::summary(&run.scenario, elapsed, &status, &totals)
-        );
+        read_throttles(app, &mut run.collector).await;
+        if let Some(report) = run.report(app) {
+            let dropped = app.controller().status().telemetry_dropped;
+            print!("{}", report::summary(&report, dropped));
+            reports.set(report);
+        }
+    }
+}
+
+async fn read_throttles(app: &App, collector: &mut Collector) {
+    for name in app.throttles().names() {
+        if let Ok(info) = app.throttles().info(&name).await {
+            collector.throttle(&name, info);
+        }
     }
 }
 
 /// Follows the API's run events, prints progress every second and each run's summary, until
 /// Ctrl-C or SIGTERM (which stop a run in progress first, so its summary is still printed; a
 /// second one exits at once).
-async fn watch(app: &App, mut runs: mpsc::UnboundedReceiver<RunEvent>) -> anyhow::Result<()> {
+async fn watch(
+    app: &App,
+    mut runs: mpsc::UnboundedReceiver<RunEvent>,
+    reports: &LastReport,
+) -> anyhow::Result<()> {
     let c = app.controller();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let stop = super::stop_signal();
     tokio::pin!(stop);
     let mut current: Option<Run> = None;
-    let mut opened = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -212,20 +245,21 @@ async fn watch(app: &App, mut runs: mpsc::UnboundedReceiver<RunEvent>) -> anyhow
                 match event {
                     RunEvent::Starting { scenario, ready } => {
                         if let Some(run) = current.take() {
-                            close(app, run).await;
+                            close(app, run, reports).await;
                         }
-                        opened += 1;
-                        current = Some(open(app, scenario, opened).await?);
+                        current = Some(Run::new(scenario));
                         let _ = ready.send(());
                     }
                     RunEvent::Started => {
                         if let Some(run) = &mut current {
-                            run.confirmed = true;
+                            run.source = RunSource::current(app);
+                            run.confirmed = run.source.is_some();
+                            run.settings = app.controller().status().settings;
                         }
                     }
                     RunEvent::Refused => {
                         if let Some(run) = current.take() {
-                            close(app, run).await;
+                            close(app, run, reports).await;
                         }
                     }
                     RunEvent::Stopping => {
@@ -236,7 +270,7 @@ async fn watch(app: &App, mut runs: mpsc::UnboundedReceiver<RunEvent>) -> anyhow
                     RunEvent::Reset => {
                         if let Some(mut run) = current.take() {
                             run.stopped.get_or_insert_with(Instant::now);
-                            close(app, run).await;
+                            close(app, run, reports).await;
                         }
                     }
                 }
@@ -256,28 +290,39 @@ async fn watch(app: &App, mut runs: mpsc::UnboundedReceiver<RunEvent>) -> anyhow
                 }
                 let _ = tokio::time::timeout(Duration::from_secs(30), c.wait_finished()).await;
                 if let Some(run) = current.take() {
-                    close(app, run).await;
+                    close(app, run, reports).await;
                 }
                 return Ok(());
             }
         }
-        let Some(run) = current.as_ref().filter(|r| r.confirmed) else {
+        let Some(run) = current.as_mut().filter(|r| r.confirmed) else {
             continue;
         };
         let status = c.status();
         match status.kind {
             StatusKind::Running | StatusKind::Terminating => {
-                let window = run.stats.send(TakeWindow).await.unwrap_or_default();
+                let Some(source) = run.source.as_mut() else {
+                    continue;
+                };
+                let (window, delta, span) = source.window();
+                run.settings.clone_from(&status.settings);
+                let elapsed = run.started.elapsed();
+                run.collector
+                    .second(elapsed, span, status.users.running, &delta);
+                read_throttles(app, &mut run.collector).await;
+                run.seconds += 1;
+                if run.seconds % REPORT_EVERY == 0 {
+                    if let Some(r) = run.report(app) {
+                        reports.set(r);
+                    }
+                }
                 // The users wanted now: not those asked to stop, nor those ended.
                 let wanted = status.users.waiting + status.users.running;
-                println!(
-                    "{}",
-                    report::progress(run.started.elapsed(), &status, wanted, &window)
-                );
+                println!("{}", report::progress(elapsed, &status, wanted, &window));
             }
             StatusKind::Finished | StatusKind::Idle | StatusKind::Error => {
                 if let Some(run) = current.take() {
-                    close(app, run).await;
+                    close(app, run, reports).await;
                 }
             }
         }

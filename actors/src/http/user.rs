@@ -1,9 +1,9 @@
 //! One user's HTTP handle: its connection, timer, path cache, cookies and recorder.
 
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use amoc::metrics::{Outcome, Recorder};
+use amoc::metrics::{Outcome, Recorder, Sample};
 use amoc::{measurements, metadata};
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
@@ -64,6 +64,8 @@ pub struct Request<'a> {
     request: Result<Outgoing, HttpError>,
     expect: Option<u16>,
     record: bool,
+    due: Option<Instant>,
+    expected_interval: Option<Duration>,
 }
 
 /// A request as built, before it is encoded on the connection.
@@ -121,6 +123,8 @@ impl UserHttp {
             request,
             expect: None,
             record: true,
+            due: None,
+            expected_interval: None,
         }
     }
 
@@ -298,6 +302,22 @@ impl Request<'_> {
         self
     }
 
+    /// The request was due at `at` (a throttle permit's
+    /// [`due_at`](amoc::throttle::Permit::due_at), say): besides its service time, its
+    /// latency is recorded from `at` (corrected for coordinated omission, as wrk2 does).
+    pub fn due(mut self, at: Instant) -> Self {
+        self.due = Some(at);
+        self
+    }
+
+    /// This user's requests are due every `interval` (its share of a rate: users ÷ rate):
+    /// the slots it misses while this request runs are recorded as corrected latencies too
+    /// (HdrHistogram's `record_correct`). Only with [`due`](Self::due).
+    pub fn expected_interval(mut self, interval: Duration) -> Self {
+        self.expected_interval = Some(interval);
+        self
+    }
+
     /// Sends the request and reads the whole response.
     pub async fn send(self) -> Result<Response, HttpError> {
         let Request {
@@ -306,18 +326,27 @@ impl Request<'_> {
             request,
             expect,
             record,
+            due,
+            expected_interval,
         } = self;
         let request = request?;
         let start = Instant::now();
         let result = http.exchange(&request).await;
-        let latency = start.elapsed();
         if record {
+            let end = Instant::now();
             let outcome = match &result {
                 Ok(r) => Outcome::Status(r.status),
                 Err(_) => Outcome::Failed,
             };
-            http.recorder.record(name, outcome, latency);
-            report(http, name, &request.method, &result, latency);
+            let mut sample = Sample::new(outcome, end - start);
+            if let Some(due) = due {
+                sample = sample.due(end.saturating_duration_since(due), expected_interval);
+            }
+            if let Err(e) = &result {
+                sample = sample.failure(e.class());
+            }
+            http.recorder.record_sample(name, &sample);
+            report(http, name, &request.method, &result, &sample);
         }
         let response = result?;
         if http.client.shared.cookies {
@@ -338,20 +367,33 @@ fn report(
     name: &str,
     method: &Method,
     result: &Result<Response, HttpError>,
-    latency: Duration,
+    sample: &Sample,
 ) {
     http.client
         .shared
         .telemetry
         .execute_with(&HTTP_REQUEST, || {
+            let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
             let status = result.as_ref().map_or(0, |r| u64::from(r.status));
-            let duration = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+            // Wall-clock instants, from the end (now) back.
+            let end_ns = ns(SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default());
+            let start_ns = end_ns.saturating_sub(ns(sample.service));
+            let due_ns = end_ns.saturating_sub(ns(sample.corrected));
             let mut md = metadata! { "name" => name, "method" => method.as_str() };
             if let Err(e) = result {
                 md.insert("error", error_text(e));
+                md.insert("error_class", e.class().name());
             }
             (
-                measurements! { "duration" => duration, "status" => status },
+                measurements! {
+                    "duration" => ns(sample.service),
+                    "corrected" => ns(sample.corrected),
+                    "status" => status,
+                    "start_ns" => start_ns,
+                    "due_ns" => due_ns,
+                },
                 md,
             )
         });

@@ -2,7 +2,7 @@
 //! duration passes, every user has ended or a signal comes, stop, print the summary.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use actix::{Actor, Addr};
 use amoc::app::App;
@@ -16,6 +16,7 @@ use super::signal::stop_signal;
 use super::source::RunSource;
 use super::{Outcome, RunError};
 use crate::cli::report;
+use crate::report::{self as run_report, Collector, ReportInput, Threshold};
 use crate::{Flush, JsonLinesWriter};
 
 const EVENTS_HANDLER: &str = "amoc-cli-events";
@@ -35,6 +36,10 @@ pub(crate) struct Plan {
     /// Explicit settings, `user_rate` included.
     pub(crate) settings: Vec<(String, Value)>,
     pub(crate) events: Option<PathBuf>,
+    /// Where to write the report (each `.json` or `.html`).
+    pub(crate) reports: Vec<PathBuf>,
+    /// Thresholds checked at the end.
+    pub(crate) thresholds: Vec<Threshold>,
 }
 
 /// Runs `plan` on `app` (which keeps running: the caller shuts it down).
@@ -59,6 +64,8 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     controller.add_users(plan.users).await?;
 
     let started = Instant::now();
+    let started_wall = SystemTime::now();
+    let mut collector = Collector::new();
     let deadline = started + plan.duration;
     let mut next_progress = started + PROGRESS_PERIOD;
     let mut check = tokio::time::interval_at(started + CHECK_PERIOD, CHECK_PERIOD);
@@ -82,7 +89,9 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         let status = controller.status();
         if now >= next_progress {
             next_progress += PROGRESS_PERIOD;
-            let window = stats.window();
+            let (window, delta, span) = stats.window();
+            collector.second(started.elapsed(), span, status.users.running, &delta);
+            read_throttles(app, &mut collector).await;
             view.status(&report::progress(
                 started.elapsed(),
                 &status,
@@ -106,6 +115,13 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         }
     }
     let elapsed = started.elapsed();
+    read_throttles(app, &mut collector).await;
+    let settings = controller.status().settings;
+    let (_, delta, span) = stats.window();
+    if span >= CHECK_PERIOD {
+        let users = controller.status().users.running;
+        collector.second(elapsed, span, users, &delta);
+    }
     controller.stop_scenario().await?;
     let finished = tokio::time::timeout(STOP_TIMEOUT, controller.wait_finished()).await;
     if !matches!(finished, Ok(StatusKind::Finished)) {
@@ -114,9 +130,26 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     app.telemetry().flush(FLUSH_TIMEOUT).await;
     let (requests, totals) = stats.totals(elapsed);
     let status = controller.status();
-    let mut summary = report::summary(&plan.scenario, elapsed, &status, &totals);
-    summary.push_str(&report::by_name(&requests, elapsed));
-    view.finish(&summary);
+    let run = run_report::build(&ReportInput {
+        scenario: &plan.scenario,
+        planned_users: plan.users,
+        started: started_wall,
+        elapsed,
+        interrupted: stopped_by.map(|s| s.to_string()),
+        status: &status,
+        settings: &settings,
+        requests: &requests,
+        collector: &collector,
+        thresholds: &plan.thresholds,
+    });
+    view.finish(&report::summary(&run, status.telemetry_dropped));
+    let mut report_error = None;
+    for path in &plan.reports {
+        match run_report::write(path, &run) {
+            Ok(()) => view.note(&format!("report written to {}", path.display())),
+            Err(e) => report_error = Some(e),
+        }
+    }
     if let Some(writer) = events {
         let last = writer.send(Flush { stop: true }).await;
         if let (None, Ok(Err(e))) = (&events_error, last) {
@@ -130,6 +163,8 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         elapsed,
         stopped_by,
         events_error,
+        report: run,
+        report_error,
     })
 }
 
@@ -159,6 +194,15 @@ async fn attach_events(app: &App, path: &Path) -> Result<Addr<JsonLinesWriter>, 
         )
         .await?;
     Ok(writer)
+}
+
+/// Reads every throttle's figures (asked rate, granted, missed) into `collector`.
+async fn read_throttles(app: &App, collector: &mut Collector) {
+    for name in app.throttles().names() {
+        if let Ok(info) = app.throttles().info(&name).await {
+            collector.throttle(&name, info);
+        }
+    }
 }
 
 /// Every user added has ended (normally, crashed, killed or cancelled).

@@ -13,6 +13,7 @@ use super::drive::{self, Plan};
 use super::progress::{Progress, View};
 use super::registry::Registry;
 use super::StopSignal;
+use crate::report::{ReportError, RunReport, Threshold};
 use crate::{EventsError, Stats};
 
 /// A load test of one scenario, run from code: for tests and small programs.
@@ -65,16 +66,24 @@ pub struct Outcome {
     pub stopped_by: Option<StopSignal>,
     /// The events file (`--events`) failed: what happened, how many events are lost.
     pub events_error: Option<EventsError>,
+    /// The run's report (what `--report` writes), thresholds checked.
+    pub report: RunReport,
+    /// The report file could not be written.
+    pub report_error: Option<ReportError>,
 }
 
 impl Outcome {
-    /// The process exit code the CLI uses: 1 when events were lost, 130 / 143 when Ctrl-C /
-    /// SIGTERM stopped the test, else 0.
+    /// The process exit code the CLI uses: 1 when events were lost or the report could not
+    /// be written, 130 / 143 when Ctrl-C / SIGTERM stopped the test, 99 when a threshold
+    /// broke, else 0.
     pub fn exit_code(&self) -> u8 {
-        match (&self.events_error, self.stopped_by) {
-            (Some(_), _) => 1,
-            (None, Some(signal)) => signal.exit_code(),
-            (None, None) => 0,
+        if self.events_error.is_some() || self.report_error.is_some() {
+            return 1;
+        }
+        match self.stopped_by {
+            Some(signal) => signal.exit_code(),
+            None if self.report.broken().next().is_some() => 99,
+            None => 0,
         }
     }
 }
@@ -127,6 +136,8 @@ impl LoadTest {
                 duration: Duration::from_secs(10),
                 settings: Vec::new(),
                 events: None,
+                reports: Vec::new(),
+                thresholds: Vec::new(),
             },
             shards: None,
             progress: Progress::Auto,
@@ -160,6 +171,19 @@ impl LoadTest {
         self
     }
 
+    /// Writes the run's report to `path` at the end (`.json` or `.html`; call again for
+    /// both), also when the test is interrupted.
+    pub fn report(mut self, path: impl Into<PathBuf>) -> Self {
+        self.plan.reports.push(path.into());
+        self
+    }
+
+    /// Checks `threshold` at the end: a broken one makes [`Outcome::exit_code`] 99.
+    pub fn threshold(mut self, threshold: Threshold) -> Self {
+        self.plan.thresholds.push(threshold);
+        self
+    }
+
     /// User shards (one arbiter thread each); default one per core.
     pub fn shards(mut self, n: usize) -> Self {
         self.shards = Some(n);
@@ -179,6 +203,13 @@ impl LoadTest {
         }
         if self.plan.duration.is_zero() {
             return Err(RunError::InvalidPlan("the duration must be above zero"));
+        }
+        for path in &self.plan.reports {
+            if crate::report::ReportFormat::of(path).is_none() {
+                return Err(RunError::InvalidPlan(
+                    "the report file must end in .json or .html",
+                ));
+            }
         }
         let mut builder = self.registry.register_on(App::builder());
         if let Some(n) = self.shards {

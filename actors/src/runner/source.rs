@@ -25,13 +25,15 @@ impl RunSource {
         Some(Self { stats, last })
     }
 
-    /// The numbers since the last window; starts a new one.
-    pub(crate) fn window(&mut self) -> Stats {
+    /// The numbers since the last window (as progress shows them, and whole, with the
+    /// span they cover); starts a new one.
+    pub(crate) fn window(&mut self) -> (Stats, Snapshot, Duration) {
         let now = self.stats.snapshot();
         let span = now.at().saturating_duration_since(self.last.at());
-        let window = Stats::from_request_stats(now.since(&self.last).total(), span);
+        let delta = now.since(&self.last);
+        let window = Stats::from_request_stats(delta.total(), span);
         self.last = now;
-        window
+        (window, delta, span)
     }
 
     /// Everything recorded so far (per request name), and its totals with rates over `elapsed`.
