@@ -12,6 +12,7 @@
 //! * [`Runner`]: the `amoc` command line for your own scenarios; [`LoadTest`]: one test
 //!   from code, with progress and summary.
 //! * [`cli`]: the command line's arguments and exit codes.
+//! * [`cluster`]: cluster mode over NATS (the `worker` command, `serve --cluster`).
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -40,6 +41,7 @@ macro_rules! spawn_server {
 
 pub mod api;
 pub mod cli;
+pub mod cluster;
 pub mod http;
 mod jsonl;
 mod logger;

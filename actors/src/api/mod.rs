@@ -22,6 +22,7 @@ pub mod access;
 mod body;
 mod handlers;
 mod metrics;
+mod nodes;
 mod openapi;
 mod routes;
 mod tls;
@@ -121,9 +122,18 @@ pub struct ControlApiBuilder {
     tls: Option<Arc<rustls::ServerConfig>>,
     run_events: Option<mpsc::UnboundedSender<RunEvent>>,
     env: Option<Vec<(String, String)>>,
+    cluster: Option<amoc::cluster::Master>,
 }
 
 impl ControlApiBuilder {
+    /// Drives a cluster as its master: runs start, grow, shrink and stop on the workers
+    /// (this node's controller runs no users); `GET /nodes` and `GET /status/{node}` show
+    /// the workers (see `docs/cluster.md`).
+    pub fn cluster(mut self, master: amoc::cluster::Master) -> Self {
+        self.cluster = Some(master);
+        self
+    }
+
     /// The scenarios `GET /scenarios` lists.
     pub fn scenarios(mut self, scenarios: Vec<ScenarioInfo>) -> Self {
         self.scenarios = scenarios;
@@ -205,6 +215,7 @@ impl ControlApiBuilder {
             policy,
             run_events: self.run_events,
             env: self.env,
+            cluster: self.cluster,
             lifecycle: tokio::sync::Mutex::new(()),
         }));
         let server = HttpServer::new(move || {
@@ -269,6 +280,7 @@ impl ControlApi {
             tls: None,
             run_events: None,
             env: None,
+            cluster: None,
         }
     }
 
