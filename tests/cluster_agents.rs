@@ -320,3 +320,42 @@ async fn workers_that_lose_their_master_stop_their_users_and_wait_for_the_next()
     shutdown(vec![w1]).await;
     host.shutdown().await;
 }
+
+#[actix_rt::test]
+async fn workers_obey_only_their_master_and_perform_a_repeated_request_once() {
+    use amoc::cluster::messages::{Ctl, CtlReply, Done, Op, Subjects};
+    use amoc::cluster::Transport;
+    let hub = Hub::new();
+    let host = builder().start().await.unwrap();
+    let m = master(&hub, &host, "m1").await;
+    let w1 = worker(&hub, "w1", fp()).await;
+    state_is(&w1, member).await;
+    m.start_scenario("idle", infinity()).await.unwrap();
+    let probe = hub.endpoint("probe");
+    let subject = Subjects::new("test").ctl("w1");
+    let ask = |master: &str, seq: u64| {
+        let ctl = Ctl {
+            master: master.to_owned(),
+            seq,
+            op: Op::AddUsers {
+                block: IdBlock { first: 1, last: 2 },
+            },
+        };
+        let bytes = serde_json::to_vec(&ctl).unwrap();
+        let reply = probe.request(subject.clone(), bytes, Duration::from_secs(3));
+        async move { serde_json::from_slice::<CtlReply>(&reply.await.unwrap()).unwrap() }
+    };
+    let fenced = ask("someone-else", 1).await.unwrap_err();
+    assert!(fenced.starts_with("fenced"), "{fenced}");
+    let first = ask(m.instance(), 1_000).await;
+    assert_eq!(first, Ok(Done::Added(IdBlock { first: 1, last: 2 })));
+    assert_eq!(ask(m.instance(), 1_000).await, first, "answered from cache");
+    users_until(w1.app.controller(), |u| u.running == 2).await;
+    // Performed again, the add would be refused: ids 1..2 are used.
+    let again = ask(m.instance(), 1_001).await.unwrap_err();
+    assert!(again.contains("invalid user range"), "{again}");
+    assert_eq!(w1.app.controller().status().users.running, 2);
+    m.shutdown();
+    shutdown(vec![w1]).await;
+    host.shutdown().await;
+}

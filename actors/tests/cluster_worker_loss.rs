@@ -1,12 +1,13 @@
 //! A master and two workers as real processes on a real `nats-server` (loopback only): id
 //! blocks per node, `connect_nodes`, per-node setting errors; a SIGKILLed worker is marked
-//! down within the heartbeat timeout, its users counted killed, and the next add skips it.
+//! down within the heartbeat timeout (`nodedown`), its users counted killed, and the next add
+//! skips it; a late joiner gets the run at once and users from the next add.
 
 mod cluster_support;
 
 use std::time::{Duration, Instant};
 
-use cluster_support::{call, cluster_name, master, worker, Nats};
+use cluster_support::{call, cluster_name, events_total, master, until, worker, Nats};
 use serde_json::json;
 
 #[test]
@@ -65,16 +66,14 @@ fn ids_go_out_per_node_and_a_killed_worker_is_marked_down_and_skipped() {
     assert_eq!(r["nodes"]["w1"]["error"], "refused", "{r}");
     assert_eq!(r["nodes"]["w2"]["error"], "refused", "{r}");
 
+    // The telemetry event of each join reached the master's metrics.
+    until(m.api, "/status", |_| {
+        events_total(m.api, "amoc.cluster.connect_nodes") == 2
+    });
     // Wait until w2's heartbeats carried its 9 running users, then kill it.
-    let deadline = Instant::now() + cluster_support::TIMEOUT;
-    loop {
-        let (_, s) = call(m.api, "GET", "/status", None);
-        if s["nodes"]["w2"]["users"]["running"] == 9 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "w2's users never reported: {s}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until(m.api, "/status", |s| {
+        s["nodes"]["w2"]["users"]["running"] == 9
+    });
     let killed_at = Instant::now();
     w2.signal("KILL");
     m.proc.line("node w2 down");
@@ -93,5 +92,24 @@ fn ids_go_out_per_node_and_a_killed_worker_is_marked_down_and_skipped() {
     assert_eq!(r["nodes"], json!({"w1": {"first": 17, "last": 18}}), "{r}");
     let (_, nodes) = call(m.api, "GET", "/nodes", None);
     assert_eq!(nodes["nodes"], json!({"w1": "up", "w2": "down"}), "{nodes}");
-    assert!(w1.alive());
+    until(m.api, "/status", |_| {
+        events_total(m.api, "amoc.cluster.nodedown") == 1
+    });
+
+    // A late joiner runs the scenario at once and gets users from the next add.
+    let mut w3 = worker(&nats, &cluster, "w3");
+    m.proc.line("node w3 connected");
+    until(m.api, "/status/w3", |s| {
+        s["controller"]["status"] == "running"
+    });
+    let (code, r) = call(
+        m.api,
+        "PATCH",
+        "/execution/add_users",
+        Some(json!({"users": 2})),
+    );
+    assert_eq!(code, 200, "{r}");
+    let blocks = json!({"w1": {"first": 19, "last": 19}, "w3": {"first": 20, "last": 20}});
+    assert_eq!(r["nodes"], blocks, "{r}");
+    assert!(w1.alive() && w3.alive());
 }

@@ -215,6 +215,39 @@ pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
 
 /// One HTTP/1.1 request to the API; the status code and the JSON body.
 pub fn call(api: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let (code, text) = call_text(api, method, path, body);
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Waits until `GET path` answers a JSON body satisfying `f`; returns it.
+pub fn until(api: SocketAddr, path: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (_, body) = call(api, "GET", path, None);
+        if f(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path} never got there: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The value of the Prometheus counter `amoc_events_total{event="EVENT"}` (0 if absent).
+pub fn events_total(api: SocketAddr, event: &str) -> u64 {
+    let (_, text) = call_text(api, "GET", "/metrics", None);
+    let label = format!("event=\"{event}\"");
+    text.lines()
+        .filter(|l| l.starts_with("amoc_events_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// One HTTP/1.1 request to the API; the status code and the body as text.
+pub fn call_text(api: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut s = TcpStream::connect(api).expect("connect to the API");
     s.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
@@ -231,10 +264,8 @@ pub fn call(api: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("not HTTP: {answer}"));
-    let json = answer
+    let body = answer
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    (code, json)
+        .map_or(String::new(), |(_, b)| b.to_owned());
+    (code, body)
 }
