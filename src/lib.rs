@@ -7,6 +7,7 @@
 )]
 
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod coordinator;

@@ -22,6 +22,7 @@ pub mod access;
 mod body;
 mod handlers;
 mod metrics;
+mod nodes;
 mod openapi;
 mod routes;
 mod tls;
@@ -128,6 +129,15 @@ impl ControlApiBuilder {
     /// Offers the last run's report on `GET /report` (JSON; `?format=html` for the page).
     pub fn reports(mut self, reports: crate::report::LastReport) -> Self {
         self.reports = Some(reports);
+    cluster: Option<amoc::cluster::Master>,
+}
+
+impl ControlApiBuilder {
+    /// Drives a cluster as its master: runs start, grow, shrink and stop on the workers
+    /// (this node's controller runs no users); `GET /nodes` and `GET /status/{node}` show
+    /// the workers (see `docs/cluster.md`).
+    pub fn cluster(mut self, master: amoc::cluster::Master) -> Self {
+        self.cluster = Some(master);
         self
     }
 
@@ -213,6 +223,7 @@ impl ControlApiBuilder {
             run_events: self.run_events,
             env: self.env,
             reports: self.reports,
+            cluster: self.cluster,
             lifecycle: tokio::sync::Mutex::new(()),
         }));
         let server = HttpServer::new(move || {
@@ -278,6 +289,7 @@ impl ControlApi {
             run_events: None,
             env: None,
             reports: None,
+            cluster: None,
         }
     }
 

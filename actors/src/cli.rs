@@ -6,6 +6,7 @@
 //! amoc run http --set url=http://127.0.0.1:8080/ --users 50 --duration 30s
 //! amoc list                          # scenarios and their parameters
 //! amoc serve --target                # the HTTP control API on 127.0.0.1:4000 (see `ControlApi`)
+//! amoc worker --name w1 --cluster nats://127.0.0.1:4222   # a cluster worker (docs/cluster.md)
 //! ```
 //!
 //! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
@@ -30,8 +31,8 @@ use std::process::ExitCode;
 use clap::{Args as _, CommandFactory, FromArgMatches};
 
 pub use args::{
-    parse_duration, parse_report_path, parse_setting, parse_threshold, parse_user_rate,
-    parse_users, Cli, Command, RunArgs, ServeArgs,
+    parse_duration, parse_node_name, parse_report_path, parse_setting, parse_threshold,
+    parse_user_rate, parse_users, Cli, Command, RunArgs, ServeArgs, WorkerArgs,
 };
 
 use crate::runner::Registry;

@@ -13,10 +13,11 @@
 //! * [`Runner`]: the `amoc` command line for your own scenarios; [`LoadTest`]: one test
 //!   from code, with progress and summary.
 //! * [`cli`]: the command line's arguments and exit codes.
+//! * [`cluster`]: cluster mode over NATS (the `worker` command, `serve --cluster`).
 //!
 //! Cargo features (all on by default): `http` (the HTTP client, the built-in HTTP scenario,
-//! the test target: hyper, rustls, actix-web), `api` (the control API: actix-web), `cli` (the
-//! `amoc` command line and the runner: clap, indicatif; implies `http` and `api`). With
+//! the test target: its own HTTP/1.1 client on httparse, rustls), `api` (the control API: actix-web), `cli` (the
+//! `amoc` command line, the runner and cluster mode: clap, indicatif, async-nats; implies `http` and `api`). With
 //! `default-features = false` only the telemetry handler actors ([`TracingLogger`],
 //! [`JsonLinesWriter`], [`PrometheusMetrics`]) and the statistics remain.
 #![warn(
@@ -30,6 +31,8 @@
 pub mod api;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+pub mod cluster;
 #[cfg(feature = "http")]
 pub mod http;
 mod jsonl;

@@ -26,6 +26,8 @@ pub(super) struct State {
     pub(super) env: Option<Vec<(String, String)>>,
     /// The last run's report, for `GET /report`.
     pub(super) reports: Option<crate::report::LastReport>,
+    /// The cluster this API drives as master, if any.
+    pub(super) cluster: Option<amoc::cluster::Master>,
     /// Held by start, stop and reset: run changes happen (and are told) one at a time.
     pub(super) lifecycle: tokio::sync::Mutex<()>,
 }
@@ -110,7 +112,7 @@ fn is_secret(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
-fn env_vars(state: &State) -> Map<String, Value> {
+pub(super) fn env_vars(state: &State) -> Map<String, Value> {
     let vars: Vec<(String, String)> = match &state.env {
         Some(vars) => vars.clone(),
         // Not `vars()`: it panics on a variable that is not UTF-8.
@@ -128,6 +130,9 @@ fn env_vars(state: &State) -> Map<String, Value> {
 }
 
 pub(super) async fn status(state: web::Data<State>) -> HttpResponse {
+    if let Some(master) = &state.cluster {
+        return super::nodes::status(master, env_vars(&state));
+    }
     let s = state.controller.status();
     // No run, no counters: after a reset the last run's users are not this state's.
     let users = if s.kind == StatusKind::Idle {
@@ -166,6 +171,9 @@ pub(super) async fn status_of_node(
     state: web::Data<State>,
     node: web::Path<String>,
 ) -> Result<HttpResponse, Refused> {
+    if let Some(master) = &state.cluster {
+        return super::nodes::status_of_node(master, &node).await;
+    }
     check_nodes(Some(&[node.into_inner()]))?;
     Ok(status(state).await)
 }
@@ -186,7 +194,10 @@ fn check_nodes(nodes: Option<&[String]>) -> Result<(), Refused> {
     Ok(())
 }
 
-pub(super) async fn nodes() -> HttpResponse {
+pub(super) async fn nodes(state: web::Data<State>) -> HttpResponse {
+    if let Some(master) = &state.cluster {
+        return super::nodes::nodes(master);
+    }
     HttpResponse::Ok().json(json!({ "nodes": { LOCAL_NODE: "up" } }))
 }
 
@@ -281,6 +292,9 @@ pub(super) async fn start(
 ) -> Result<HttpResponse, Refused> {
     let body: StartBody = body::json(&req, payload).await?;
     let _one_at_a_time = state.lifecycle.lock().await;
+    if let Some(master) = &state.cluster {
+        return super::nodes::start(master, &body.scenario, body.users, body.settings).await;
+    }
     let c = &state.controller;
     let kind = c.status().kind;
     if matches!(kind, StatusKind::Running | StatusKind::Terminating) {
@@ -332,6 +346,9 @@ pub(super) async fn add_users(
     payload: web::Payload,
 ) -> Result<HttpResponse, Refused> {
     let body: AddBody = body::json(&req, payload).await?;
+    if let Some(master) = &state.cluster {
+        return super::nodes::add_users(master, body.users, body.nodes).await;
+    }
     check_nodes(body.nodes.as_deref())?;
     answer(state.controller.add_users(body.users).await)
 }
@@ -352,6 +369,9 @@ pub(super) async fn remove_users(
     payload: web::Payload,
 ) -> Result<HttpResponse, Refused> {
     let body: RemoveBody = body::json(&req, payload).await?;
+    if let Some(master) = &state.cluster {
+        return super::nodes::remove_users(master, body.users, body.force, body.nodes).await;
+    }
     check_nodes(body.nodes.as_deref())?;
     let removed = state.controller.remove_users(body.users, body.force).await;
     answer(removed.map(|removed| json!({ "removed": removed })))
@@ -370,6 +390,9 @@ pub(super) async fn update_settings(
     payload: web::Payload,
 ) -> Result<HttpResponse, Refused> {
     let body: SettingsBody = body::json(&req, payload).await?;
+    if let Some(master) = &state.cluster {
+        return super::nodes::update_settings(master, body.settings, body.nodes).await;
+    }
     check_nodes(body.nodes.as_deref())?;
     let settings = settings_of(body.settings);
     let updated = state.controller.update_settings(settings).await;
@@ -388,6 +411,9 @@ pub(super) async fn stop(
 ) -> Result<HttpResponse, Refused> {
     body::json::<NoFields>(&req, payload).await?;
     let _one_at_a_time = state.lifecycle.lock().await;
+    if let Some(master) = &state.cluster {
+        return super::nodes::stop(master).await;
+    }
     let stopped = state.controller.stop_scenario().await;
     if stopped.is_ok() {
         state.tell(RunEvent::Stopping);

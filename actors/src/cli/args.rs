@@ -43,6 +43,33 @@ pub enum Command {
     List,
     /// Serve the HTTP control API: start, grow, shrink and stop tests with curl.
     Serve(ServeArgs),
+    /// Join a cluster as a worker: run the users its master gives this node.
+    Worker(WorkerArgs),
+}
+
+/// Settings of `worker` (cluster name from AMOC_CLUSTER, credentials from AMOC_NATS_*).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// This node's name in the cluster: letters, digits, '_', '-' or '@'.
+    #[arg(long, value_parser = parse_node_name)]
+    pub name: String,
+    /// The NATS server: nats://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub cluster: String,
+    /// User shards (one arbiter thread each); default: one per core.
+    #[arg(long)]
+    pub shards: Option<usize>,
+}
+
+/// Parses a cluster node name.
+pub fn parse_node_name(text: &str) -> Result<String, String> {
+    if amoc::cluster::admission::valid_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "invalid node name {text:?}: use letters, digits, '_', '-' or '@'"
+        ))
+    }
 }
 
 /// Settings of `serve`.
@@ -68,6 +95,10 @@ pub struct ServeArgs {
     /// User shards (one arbiter thread each); default: one per core.
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Be the master of the cluster on this NATS server (nats://HOST:PORT): runs start on
+    /// the workers, this node runs no users (cluster name from AMOC_CLUSTER).
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 /// Settings shared by `demo` and `run`.

@@ -21,6 +21,11 @@ pub(super) fn dispatch(parsed: Parsed, registry: Registry) -> Result<u8, Failure
             actix_rt::System::new().block_on(super::serve::serve(args, registry))?;
             Ok(0)
         }
+        Parsed::Other(Command::Worker(a)) => {
+            let worker = crate::cluster::worker::run(a.name, a.cluster, a.shards, registry);
+            actix_rt::System::new().block_on(worker)?;
+            Ok(0)
+        }
         Parsed::Other(Command::Run {
             name,
             scenario,

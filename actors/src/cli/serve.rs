@@ -49,12 +49,13 @@ pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result
             ScenarioInfo::new(name, doc, params)
         })
         .collect();
+    let fingerprint = crate::cluster::fingerprint(&registry.names());
     let mut builder = registry.register_on(App::builder());
     if let Some(n) = args.shards {
         builder = builder.shards(n);
     }
     let app = builder.start().await?;
-    let result = serve_app(&app, &args, scenarios).await;
+    let result = serve_app(&app, &args, scenarios, fingerprint).await;
     let _ = app.telemetry().detach(METRICS_HANDLER).await;
     app.shutdown().await;
     result
@@ -64,7 +65,14 @@ async fn serve_app(
     app: &App,
     args: &ServeArgs,
     scenarios: Vec<ScenarioInfo>,
+    fingerprint: amoc::cluster::Fingerprint,
 ) -> anyhow::Result<()> {
+    let cluster = match &args.cluster {
+        Some(url) => {
+            Some(crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?)
+        }
+        None => None,
+    };
     let target = if args.target {
         let target = TestTarget::start(0, 1).context("cannot start the embedded target")?;
         println!("embedded target listening on {}", target.url());
@@ -94,6 +102,9 @@ async fn serve_app(
         .metrics(metrics)
         .reports(reports.clone())
         .run_events(events);
+    if let Some((_, master)) = &cluster {
+        api = api.cluster(master.clone());
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         api = api.tls_files(cert, key)?;
     }
@@ -112,6 +123,10 @@ async fn serve_app(
     );
     let result = watch(app, runs, &reports).await;
     api.stop().await;
+    if let Some((link, master)) = cluster {
+        master.shutdown();
+        link.stop();
+    }
     if let Some(target) = target {
         target.stop().await;
     }

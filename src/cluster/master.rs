@@ -1,0 +1,606 @@
+//! The master agent: admits workers, hands out id blocks, fans operations out to every
+//! worker and merges their results per node, and watches the workers' heartbeats.
+//!
+//! Guarantees:
+//! * Operations (start, add, remove, update, stop) run one at a time; each request carries
+//!   this master's instance id and a new sequence number, so a worker obeys only its own
+//!   master and answers a repeated request from cache.
+//! * Ids are allocated before the requests go out and never reused, whatever the nodes
+//!   answer; a node down, timed out or refusing is reported in its own entry.
+//! * A worker silent for `missed_heartbeats` periods, or answering a request with
+//!   no-responders, is marked down once: `[amoc, cluster, nodedown]` is emitted, its live
+//!   users count as killed, later adds skip it. The same name may join again (a rejoin).
+//!
+//! Shutdown: [`Master::shutdown`] stops the heartbeats and the listeners; workers then see
+//! their master lost after their lease.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use super::admission::{self, Admission, Fingerprint, MemberView, Refusal};
+use super::ids::{split_add, split_count, IdBlock, SplitError};
+use super::liveness::{Liveness, Verdict};
+use super::merge::{NodeError, NodeResults, NodeUsers};
+use super::messages::{Ctl, CtlReply, Done, Heartbeat, Hello, HelloReply, MasterHeartbeat};
+use super::messages::{NodeStatus, Op, RunSpec, Subjects};
+use super::transport::{Incoming, Transport, TransportError};
+use super::{emit, new_instance_id, ClusterConfig, CONNECT_NODES, NODEDOWN};
+use crate::telemetry::Telemetry;
+use crate::Value;
+
+/// Errors of master operations as a whole (per-node failures are in [`NodeResults`]).
+#[derive(Debug, thiserror::Error)]
+pub enum MasterError {
+    /// Another master's heartbeat was heard on the cluster.
+    #[error("the cluster already has a live master ({instance})")]
+    OtherMaster {
+        /// Its instance id.
+        instance: String,
+    },
+    /// The messaging engine failed.
+    #[error("cluster messaging failed")]
+    Transport(#[from] TransportError),
+    /// A run is going on (start) or none is (add, remove, update).
+    #[error("{0}")]
+    InvalidState(&'static str),
+    /// The users could not be split.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+}
+
+/// Whether a node is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Admitted and heard from.
+    Up,
+    /// Lost: silent, or gone from the messaging engine.
+    Down,
+}
+
+/// What the master knows of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeInfo {
+    /// Up or down.
+    pub state: NodeState,
+    /// Its instance id.
+    pub instance: String,
+    /// Its users at its last heartbeat (live users of a down node count as killed).
+    pub users: NodeUsers,
+}
+
+/// A change of membership, for whoever prints or logs them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterEvent {
+    /// A worker was admitted (`rejoin`: its name was down before).
+    Connected {
+        /// Its name.
+        node: String,
+        /// Whether it had been a member before.
+        rejoin: bool,
+    },
+    /// A worker was marked down.
+    Down {
+        /// Its name.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// A worker was refused.
+    Refused {
+        /// The name it gave.
+        node: String,
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// The cluster as the master sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterStatus {
+    /// The scenario of the current or last run.
+    pub scenario: Option<String>,
+    /// Whether a run is going on.
+    pub running: bool,
+    /// The run's highest user id.
+    pub highest_user_id: u64,
+    /// Users by state, summed over nodes.
+    pub users: NodeUsers,
+    /// Every node ever admitted.
+    pub nodes: BTreeMap<String, NodeInfo>,
+}
+
+#[derive(Debug)]
+struct Member {
+    instance: String,
+    up: bool,
+    liveness: Liveness,
+    users: NodeUsers,
+}
+
+#[derive(Debug)]
+struct Run {
+    scenario: String,
+    settings: Vec<(String, Value)>,
+    active: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    members: BTreeMap<String, Member>,
+    run: Option<Run>,
+    highest: u64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Arc<dyn Transport>,
+    cfg: ClusterConfig,
+    subjects: Subjects,
+    instance: String,
+    fingerprint: Fingerprint,
+    telemetry: Telemetry,
+    state: Mutex<State>,
+    ops: tokio::sync::Mutex<()>,
+    seq: AtomicU64,
+    events: broadcast::Sender<ClusterEvent>,
+    stop: watch::Sender<bool>,
+}
+
+/// The master's handle: cheap to clone, usable from any thread.
+#[derive(Debug, Clone)]
+pub struct Master {
+    inner: Arc<Inner>,
+}
+
+impl Master {
+    /// Becomes the master of `cfg.cluster`: listens two and a half heartbeat periods for
+    /// another master (refused if one is heard), then admits workers and sends heartbeats.
+    /// Its tasks run on the current tokio runtime (the cluster arbiter).
+    pub async fn start(
+        transport: Arc<dyn Transport>,
+        cfg: ClusterConfig,
+        fingerprint: Fingerprint,
+        telemetry: Telemetry,
+    ) -> Result<Master, MasterError> {
+        let subjects = Subjects::new(&cfg.cluster);
+        let mut others = transport.subscribe(subjects.master_heartbeat()).await?;
+        let listen = tokio::time::sleep(cfg.heartbeat * 5 / 2);
+        tokio::pin!(listen);
+        loop {
+            tokio::select! {
+                () = &mut listen => break,
+                Some(m) = others.next() => {
+                    if let Ok(hb) = serde_json::from_slice::<MasterHeartbeat>(&m.payload) {
+                        return Err(MasterError::OtherMaster { instance: hb.instance });
+                    }
+                }
+            }
+        }
+        drop(others);
+        let hellos = transport.subscribe(subjects.hello()).await?;
+        let heartbeats = transport.subscribe(subjects.heartbeats()).await?;
+        let inner = Arc::new(Inner {
+            transport,
+            cfg,
+            subjects,
+            instance: new_instance_id(),
+            fingerprint,
+            telemetry,
+            state: Mutex::new(State::default()),
+            ops: tokio::sync::Mutex::new(()),
+            seq: AtomicU64::new(0),
+            events: broadcast::channel(256).0,
+            stop: watch::Sender::new(false),
+        });
+        let master = Master { inner };
+        tokio::spawn(master.clone().serve(hellos, heartbeats));
+        Ok(master)
+    }
+
+    /// This master's instance id.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// The membership changes from now on.
+    pub fn events(&self) -> broadcast::Receiver<ClusterEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Stops heartbeats and listeners.
+    pub fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        crate::sync::lock(&self.inner.state)
+    }
+
+    /// The loop of hellos, heartbeats and ticks, until shutdown.
+    async fn serve(self, mut hellos: super::Inbox, mut heartbeats: super::Inbox) {
+        let mut stop = self.inner.stop.subscribe();
+        let mut tick = tokio::time::interval(self.inner.cfg.heartbeat);
+        loop {
+            tokio::select! {
+                () = super::stopped(&mut stop) => return,
+                Some(m) = hellos.next() => self.on_hello(m).await,
+                Some(m) = heartbeats.next() => self.on_heartbeat(&m),
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+    }
+
+    async fn on_hello(&self, m: Incoming) {
+        let (Some(reply_to), Ok(hello)) = (m.reply, serde_json::from_slice::<Hello>(&m.payload))
+        else {
+            tracing::warn!("cluster: ignoring a malformed hello");
+            return;
+        };
+        let decision = {
+            let mut st = self.state();
+            let member = st.members.get(&hello.name).map(|m| MemberView {
+                instance: &m.instance,
+                up: m.up,
+            });
+            let f = &self.inner.fingerprint;
+            let decision =
+                admission::admit(member, &hello.name, &hello.instance, &hello.fingerprint, f);
+            if let Ok(Admission::New | Admission::Rejoin) = decision {
+                st.members.insert(
+                    hello.name.clone(),
+                    Member {
+                        instance: hello.instance.clone(),
+                        up: true,
+                        liveness: Liveness::new(self.inner.cfg.missed_heartbeats),
+                        users: NodeUsers::default(),
+                    },
+                );
+            }
+            let run = st.run.as_ref().filter(|r| r.active).map(|r| RunSpec {
+                scenario: r.scenario.clone(),
+                settings: r.settings.clone(),
+            });
+            decision.map(|a| (a, run))
+        };
+        let reply = match &decision {
+            Ok((_, run)) => HelloReply::Admitted {
+                master: self.inner.instance.clone(),
+                run: run.clone(),
+            },
+            Err(refusal) => HelloReply::Refused(refusal.clone()),
+        };
+        self.send(reply_to, &reply).await;
+        match decision {
+            Ok((Admission::Repeat, _)) => {}
+            Ok((a, _)) => {
+                let rejoin = a == Admission::Rejoin;
+                tracing::info!(node = %hello.name, rejoin, "cluster: node connected");
+                emit(&self.inner.telemetry, &CONNECT_NODES, &hello.name, "up");
+                let _ = self.inner.events.send(ClusterEvent::Connected {
+                    node: hello.name,
+                    rejoin,
+                });
+            }
+            Err(refusal) => {
+                tracing::warn!(node = %hello.name, "cluster: refused: {refusal}");
+                let _ = self.inner.events.send(ClusterEvent::Refused {
+                    node: hello.name,
+                    refusal,
+                });
+            }
+        }
+    }
+
+    fn on_heartbeat(&self, m: &Incoming) {
+        let Ok(hb) = serde_json::from_slice::<Heartbeat>(&m.payload) else {
+            return;
+        };
+        let mut st = self.state();
+        if let Some(member) = st.members.get_mut(&hb.name) {
+            let ours = hb.master.as_deref() == Some(self.inner.instance.as_str());
+            if member.up && member.instance == hb.instance && ours {
+                member.liveness.on_heartbeat();
+                member.users = hb.users;
+            }
+        }
+    }
+
+    async fn on_tick(&self) {
+        let hb = MasterHeartbeat {
+            instance: self.inner.instance.clone(),
+        };
+        self.send(self.inner.subjects.master_heartbeat(), &hb).await;
+        let lost: Vec<String> = {
+            let mut st = self.state();
+            st.members
+                .iter_mut()
+                .filter(|(_, m)| m.up)
+                .filter_map(|(n, m)| (m.liveness.on_tick() == Verdict::Lost).then(|| n.clone()))
+                .collect()
+        };
+        let missed = self.inner.cfg.missed_heartbeats;
+        for node in lost {
+            self.mark_down(&node, &format!("silent for {missed} heartbeats"));
+        }
+    }
+
+    async fn send(&self, subject: String, body: &impl Serialize) {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                if let Err(e) = self.inner.transport.publish(subject, bytes).await {
+                    tracing::warn!("cluster: cannot publish: {e}");
+                }
+            }
+            Err(e) => tracing::error!("cluster: cannot encode a message: {e}"),
+        }
+    }
+
+    /// Marks `node` down (once): its live users count as killed; `nodedown` is emitted.
+    fn mark_down(&self, node: &str, reason: &str) {
+        {
+            let mut st = self.state();
+            let Some(m) = st.members.get_mut(node).filter(|m| m.up) else {
+                return;
+            };
+            m.up = false;
+            m.users = m.users.lost();
+        }
+        tracing::warn!(node, "cluster: node down: {reason}");
+        emit(&self.inner.telemetry, &NODEDOWN, node, "down");
+        let _ = self.inner.events.send(ClusterEvent::Down {
+            node: node.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    fn up_nodes(&self) -> Vec<String> {
+        let st = self.state();
+        st.members
+            .iter()
+            .filter(|(_, m)| m.up)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// One request to `node`; no-responders marks it down.
+    async fn call(&self, node: &str, op: Op) -> Result<Done, NodeError> {
+        let up = self.state().members.get(node).is_some_and(|m| m.up);
+        if !up {
+            return Err(NodeError::Down);
+        }
+        let ctl = Ctl {
+            master: self.inner.instance.clone(),
+            seq: self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            op,
+        };
+        let bytes = serde_json::to_vec(&ctl).map_err(|e| NodeError::Transport(e.to_string()))?;
+        let subject = self.inner.subjects.ctl(node);
+        let timeout = self.inner.cfg.request_timeout;
+        match self.inner.transport.request(subject, bytes, timeout).await {
+            Ok(answer) => match serde_json::from_slice::<CtlReply>(&answer) {
+                Ok(Ok(done)) => Ok(done),
+                Ok(Err(reason)) => Err(NodeError::Refused(reason)),
+                Err(e) => Err(NodeError::Transport(format!("malformed answer: {e}"))),
+            },
+            Err(TransportError::NoResponders) => {
+                self.mark_down(node, "no responders");
+                Err(NodeError::Down)
+            }
+            Err(TransportError::TimedOut) => Err(NodeError::Timeout),
+            Err(TransportError::Failed(e)) => Err(NodeError::Transport(e.to_string())),
+        }
+    }
+
+    /// The same kind of request to several nodes in parallel.
+    async fn fan_out(&self, ops: Vec<(String, Op)>) -> NodeResults<Done> {
+        let calls = ops.into_iter().map(|(node, op)| async move {
+            let r = self.call(&node, op).await;
+            (node, r)
+        });
+        let mut results = NodeResults::default();
+        for (node, r) in futures::future::join_all(calls).await {
+            results.insert(node, r);
+        }
+        results
+    }
+
+    /// Starts a run of `scenario` on every up worker; the settings are kept for late joiners.
+    pub async fn start_scenario(
+        &self,
+        scenario: &str,
+        settings: Vec<(String, Value)>,
+    ) -> Result<NodeResults<()>, MasterError> {
+        let _one = self.inner.ops.lock().await;
+        {
+            let mut st = self.state();
+            if st.run.as_ref().is_some_and(|r| r.active) {
+                return Err(MasterError::InvalidState("a run is going on"));
+            }
+            st.run = Some(Run {
+                scenario: scenario.to_owned(),
+                settings: settings.clone(),
+                active: true,
+            });
+            st.highest = 0;
+        }
+        let op = Op::StartScenario {
+            scenario: scenario.to_owned(),
+            settings,
+        };
+        let ops = self
+            .up_nodes()
+            .into_iter()
+            .map(|n| (n, op.clone()))
+            .collect();
+        Ok(unit(self.fan_out(ops).await))
+    }
+
+    fn require_run(&self) -> Result<(), MasterError> {
+        match self.state().run.as_ref() {
+            Some(r) if r.active => Ok(()),
+            _ => Err(MasterError::InvalidState("no run is going on")),
+        }
+    }
+
+    /// Adds `count` users: one id block per up worker in name order (`None`: skipped).
+    pub async fn add_users(&self, count: u64) -> Result<NodeResults<Option<IdBlock>>, MasterError> {
+        let _one = self.inner.ops.lock().await;
+        self.require_run()?;
+        let up = self.up_nodes();
+        let split = {
+            let mut st = self.state();
+            let split = split_add(st.highest, count, up.iter().map(String::as_str))?;
+            st.highest += count;
+            split
+        };
+        let mut results = NodeResults::default();
+        let mut ops = Vec::new();
+        for (node, block) in split {
+            match block {
+                Some(block) => ops.push((node, Op::AddUsers { block })),
+                None => results.insert(node, Ok(None)),
+            }
+        }
+        for (node, r) in self.fan_out(ops).await.0 {
+            let r = r.and_then(|done| match done {
+                Done::Added(block) => Ok(Some(block)),
+                other => Err(unexpected(&other)),
+            });
+            results.insert(node, r);
+        }
+        Ok(results)
+    }
+
+    /// Removes `count` users, split over the up workers as an add is.
+    pub async fn remove_users(
+        &self,
+        count: u64,
+        force: bool,
+    ) -> Result<NodeResults<u64>, MasterError> {
+        let _one = self.inner.ops.lock().await;
+        self.require_run()?;
+        let up = self.up_nodes();
+        let split = split_count(count, up.iter().map(String::as_str))?;
+        let ops = split
+            .into_iter()
+            .map(|(n, count)| (n, Op::RemoveUsers { count, force }))
+            .collect();
+        let mut results = NodeResults::default();
+        for (node, r) in self.fan_out(ops).await.0 {
+            let r = r.and_then(|done| match done {
+                Done::Removed(n) => Ok(n),
+                other => Err(unexpected(&other)),
+            });
+            results.insert(node, r);
+        }
+        Ok(results)
+    }
+
+    /// Changes settings on every up worker; kept for late joiners when all accepted.
+    pub async fn update_settings(
+        &self,
+        settings: Vec<(String, Value)>,
+    ) -> Result<NodeResults<()>, MasterError> {
+        let _one = self.inner.ops.lock().await;
+        self.require_run()?;
+        let op = Op::UpdateSettings {
+            settings: settings.clone(),
+        };
+        let ops = self
+            .up_nodes()
+            .into_iter()
+            .map(|n| (n, op.clone()))
+            .collect();
+        let results = unit(self.fan_out(ops).await);
+        if results.all_ok() {
+            if let Some(run) = self.state().run.as_mut() {
+                for (k, v) in settings {
+                    run.settings.retain(|(name, _)| *name != k);
+                    run.settings.push((k, v));
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// Stops the run on every up worker (`finished` or `terminating` per node).
+    pub async fn stop_scenario(&self) -> Result<NodeResults<String>, MasterError> {
+        let _one = self.inner.ops.lock().await;
+        self.require_run()?;
+        if let Some(run) = self.state().run.as_mut() {
+            run.active = false;
+        }
+        let ops = self
+            .up_nodes()
+            .into_iter()
+            .map(|n| (n, Op::StopScenario))
+            .collect();
+        let mut results = NodeResults::default();
+        for (node, r) in self.fan_out(ops).await.0 {
+            let r = r.and_then(|done| match done {
+                Done::Stopped(outcome) => Ok(outcome),
+                other => Err(unexpected(&other)),
+            });
+            results.insert(node, r);
+        }
+        Ok(results)
+    }
+
+    /// Asks `node` for its status.
+    pub async fn node_status(&self, node: &str) -> Result<NodeStatus, NodeError> {
+        match self.call(node, Op::Status).await? {
+            Done::Status(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Whether `node` was ever admitted.
+    pub fn knows(&self, node: &str) -> bool {
+        self.state().members.contains_key(node)
+    }
+
+    /// The cluster's state, from the last heartbeats (never waits on a node).
+    pub fn status(&self) -> ClusterStatus {
+        let st = self.state();
+        let nodes: BTreeMap<String, NodeInfo> = st
+            .members
+            .iter()
+            .map(|(n, m)| {
+                let state = if m.up { NodeState::Up } else { NodeState::Down };
+                let info = NodeInfo {
+                    state,
+                    instance: m.instance.clone(),
+                    users: m.users,
+                };
+                (n.clone(), info)
+            })
+            .collect();
+        ClusterStatus {
+            scenario: st.run.as_ref().map(|r| r.scenario.clone()),
+            running: st.run.as_ref().is_some_and(|r| r.active),
+            highest_user_id: st.highest,
+            users: NodeUsers::sum(nodes.values().map(|n| &n.users)),
+            nodes,
+        }
+    }
+}
+
+fn unit(results: NodeResults<Done>) -> NodeResults<()> {
+    NodeResults(
+        results
+            .0
+            .into_iter()
+            .map(|(n, r)| (n, r.map(|_| ())))
+            .collect(),
+    )
+}
+
+fn unexpected(done: &Done) -> NodeError {
+    NodeError::Transport(format!("unexpected answer {done:?}"))
+}
