@@ -22,45 +22,27 @@ use super::report;
 use crate::api::Exposure;
 use crate::http::HTTP_REQUEST;
 use crate::runner::Registry;
-use crate::scenarios::HttpScenario;
 use crate::{
-    ApiToken, ControlApi, LoadStats, MetricsStore, PrometheusMetrics, RunEvent, ScenarioInfo,
-    TakeWindow, TestTarget, Totals,
+    ApiToken, ControlApi, LoadStats, MetricsStore, PrometheusMetrics, RunEvent, TakeWindow,
+    TestTarget, Totals,
 };
-use amoc::scenario::Scenario as _;
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 
 /// Serves until Ctrl-C, then stops any run and shuts down.
 pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result<()> {
-    let scenarios = registry
-        .list()
-        .into_iter()
-        .map(|(name, params)| {
-            let doc = if name == HttpScenario::NAME {
-                "Each user GETs `url` in a loop; `request_rate` paces all users together."
-            } else {
-                ""
-            };
-            ScenarioInfo::new(name, doc, params)
-        })
-        .collect();
     let mut builder = registry.register_on(App::builder());
     if let Some(n) = args.shards {
         builder = builder.shards(n);
     }
     let app = builder.start().await?;
-    let result = serve_app(&app, &args, scenarios).await;
+    let result = serve_app(&app, &args).await;
     let _ = app.telemetry().detach(METRICS_HANDLER).await;
     app.shutdown().await;
     result
 }
 
-async fn serve_app(
-    app: &App,
-    args: &ServeArgs,
-    scenarios: Vec<ScenarioInfo>,
-) -> anyhow::Result<()> {
+async fn serve_app(app: &App, args: &ServeArgs) -> anyhow::Result<()> {
     let target = if args.target {
         let target = TestTarget::start(0, 1).context("cannot start the embedded target")?;
         println!("embedded target listening on {}", target.url());
@@ -85,7 +67,7 @@ async fn serve_app(
         .await?;
     let (events, runs) = mpsc::unbounded_channel();
     let mut api = ControlApi::builder(app.controller().clone())
-        .scenarios(scenarios)
+        .scenarios_of(app)
         .metrics(metrics)
         .run_events(events);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
