@@ -76,6 +76,17 @@ pub enum BuildError {
     Ignored,
 }
 
+/// A scenario registered on an [`App`] (see [`App::scenarios`]).
+#[derive(Debug, Clone)]
+pub struct RegisteredScenario {
+    /// Its name ([`Scenario::NAME`]).
+    pub name: &'static str,
+    /// What its users do ([`Scenario::DESCRIPTION`]).
+    pub description: &'static str,
+    /// The parameters it declares ([`Scenario::params`]).
+    pub params: Vec<crate::config::ParamDecl>,
+}
+
 /// Builds an [`App`].
 pub struct AppBuilder {
     scenarios: HashMap<&'static str, Arc<dyn ErasedScenario>>,
@@ -153,6 +164,7 @@ impl AppBuilder {
         let throttles = Throttles::new(telemetry.clone());
         let coordinators = Coordinators::new(telemetry.clone());
         let arbiters: Vec<Arbiter> = (0..self.shards).map(|_| Arbiter::new()).collect();
+        let scenarios = Arc::new(self.scenarios);
         let counters = UserCounters::new(self.shards);
         let shared = Arc::new(Shared::new(counters.clone()));
         let (first_tx, _) = mpsc::unbounded_channel();
@@ -168,7 +180,7 @@ impl AppBuilder {
             removal_grace: self.removal_grace,
             controller: ControllerLoop {
                 shared: shared.clone(),
-                scenarios: Arc::new(self.scenarios),
+                scenarios: scenarios.clone(),
                 users: Users::new(counters.clone()),
                 telemetry: telemetry.clone(),
                 config: config.clone(),
@@ -189,6 +201,7 @@ impl AppBuilder {
         };
         let controller = Controller::new(inbox, shared, config.clone(), telemetry.clone());
         Ok(App {
+            scenarios,
             telemetry,
             config,
             throttles,
@@ -201,8 +214,8 @@ impl AppBuilder {
 }
 
 /// A running amoc app.
-#[derive(Debug)]
 pub struct App {
+    scenarios: Arc<HashMap<&'static str, Arc<dyn ErasedScenario>>>,
     telemetry: Telemetry,
     config: Config,
     throttles: Throttles,
@@ -210,6 +223,19 @@ pub struct App {
     controller: Controller,
     root: SupervisorRef,
     arbiters: Vec<Arbiter>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.scenarios.keys().collect();
+        names.sort();
+        f.debug_struct("App")
+            .field("scenarios", &names)
+            .field("controller", &self.controller)
+            .field("root", &self.root)
+            .field("arbiters", &self.arbiters.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -224,6 +250,39 @@ impl App {
             report_period: DEFAULT_REPORT_PERIOD,
             env: Arc::new(ProcessEnv),
         }
+    }
+
+    /// The registered scenarios, by name: what `start_scenario` accepts.
+    ///
+    /// ```
+    /// # use amoc::prelude::*;
+    /// # struct Hello;
+    /// # impl SimpleScenario for Hello {
+    /// #     const NAME: &'static str = "hello";
+    /// #     const DESCRIPTION: &'static str = "says hello";
+    /// #     type State = ();
+    /// #     type Message = ();
+    /// #     async fn start(&self, _: UserContext<Self>) -> Result<(), ScenarioError> { Ok(()) }
+    /// # }
+    /// # actix_rt::System::new().block_on(async {
+    /// let app = App::builder().scenario(Hello).start().await.unwrap();
+    /// let listed = app.scenarios();
+    /// assert_eq!((listed[0].name, listed[0].description), ("hello", "says hello"));
+    /// # app.shutdown().await;
+    /// # });
+    /// ```
+    pub fn scenarios(&self) -> Vec<RegisteredScenario> {
+        let mut list: Vec<RegisteredScenario> = self
+            .scenarios
+            .values()
+            .map(|s| RegisteredScenario {
+                name: s.name(),
+                description: s.description(),
+                params: s.params(),
+            })
+            .collect();
+        list.sort_by_key(|s| s.name);
+        list
     }
 
     /// The controller.

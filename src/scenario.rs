@@ -72,6 +72,11 @@ pub type ScenarioError = Box<dyn std::error::Error + Send + Sync>;
 pub trait Scenario: Send + Sync + Sized + 'static {
     /// The name the scenario is registered and started under.
     const NAME: &'static str;
+    /// One line saying what its users do, for listings ([`App::scenarios`], the control
+    /// API's `GET /scenarios/info/{name}`). Empty by default.
+    ///
+    /// [`App::scenarios`]: crate::app::App::scenarios
+    const DESCRIPTION: &'static str = "";
     /// Built by `init`, shared read-only by every user and by `terminate`.
     type State: Send + Sync + Debug + 'static;
     /// What a user's mailbox accepts from other users and coordinator actions.

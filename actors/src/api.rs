@@ -147,6 +147,17 @@ impl ControlApiBuilder {
         self
     }
 
+    /// Lists the scenarios registered on `app`, with their descriptions and parameters
+    /// (one list: the app's).
+    pub fn scenarios_of(self, app: &amoc::app::App) -> Self {
+        let scenarios = app
+            .scenarios()
+            .into_iter()
+            .map(|s| ScenarioInfo::new(s.name, s.description, s.params))
+            .collect();
+        self.scenarios(scenarios)
+    }
+
     /// Adds the event metrics of `store` to `GET /metrics`.
     pub fn metrics(mut self, store: MetricsStore) -> Self {
         self.metrics = Some(store);
@@ -293,16 +304,12 @@ impl ControlApi {
         }
     }
 
-    /// Serves the API for `controller` on `addr` (port 0 = any free port) with no token,
-    /// listing `scenarios`: loopback only (any other address needs [`ControlApi::builder`]
-    /// and a token). Must be called inside an actix system.
-    pub fn start(
-        addr: SocketAddr,
-        controller: Controller,
-        scenarios: Vec<ScenarioInfo>,
-    ) -> Result<Self, StartError> {
-        Self::builder(controller)
-            .scenarios(scenarios)
+    /// Serves the API of `app` on `addr` (port 0 = any free port) with no token, listing
+    /// the app's scenarios ([`amoc::app::App::scenarios`]): loopback only (any other address
+    /// needs [`ControlApi::builder`] and a token). Must be called inside an actix system.
+    pub fn start(addr: SocketAddr, app: &amoc::app::App) -> Result<Self, StartError> {
+        Self::builder(app.controller().clone())
+            .scenarios_of(app)
             .bind(&addr.to_string())
     }
 

@@ -20,6 +20,7 @@ use crate::users::UserFactory;
 /// A scenario of unknown type.
 pub(crate) trait ErasedScenario: Send + Sync {
     fn name(&self) -> &'static str;
+    fn description(&self) -> &'static str;
     fn params(&self) -> Vec<ParamDecl>;
     /// Runs `init` in its span; a panic is caught and reported as an error.
     fn init(
@@ -43,6 +44,10 @@ pub(crate) struct Registered<S>(pub(crate) Arc<S>);
 impl<S: Scenario> ErasedScenario for Registered<S> {
     fn name(&self) -> &'static str {
         S::NAME
+    }
+
+    fn description(&self) -> &'static str {
+        S::DESCRIPTION
     }
 
     fn params(&self) -> Vec<ParamDecl> {

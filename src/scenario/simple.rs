@@ -37,6 +37,8 @@ use crate::config::ParamDecl;
 pub trait SimpleScenario: Send + Sync + Sized + 'static {
     /// The name the scenario is registered and started under.
     const NAME: &'static str;
+    /// One line saying what its users do; see [`Scenario::DESCRIPTION`].
+    const DESCRIPTION: &'static str = "";
     /// Shared read-only by every user and by `terminate`; each run starts with the default.
     type State: Default + Send + Sync + Debug + 'static;
     /// What a user's mailbox accepts from other users and coordinator actions.
@@ -76,6 +78,7 @@ pub trait SimpleScenario: Send + Sync + Sized + 'static {
 
 impl<T: SimpleScenario> Scenario for T {
     const NAME: &'static str = <T as SimpleScenario>::NAME;
+    const DESCRIPTION: &'static str = <T as SimpleScenario>::DESCRIPTION;
     type State = <T as SimpleScenario>::State;
     type Message = <T as SimpleScenario>::Message;
 

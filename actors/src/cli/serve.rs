@@ -25,11 +25,9 @@ use super::report;
 use crate::api::Exposure;
 use crate::report::{self as run_report, Collector, LastReport, ReportInput};
 use crate::runner::{Registry, RunSource};
-use crate::scenarios::HttpScenario;
 use crate::{
-    ApiToken, ControlApi, MetricsStore, PrometheusMetrics, RunEvent, ScenarioInfo, TestTarget,
+    ApiToken, ControlApi, MetricsStore, PrometheusMetrics, RunEvent, TestTarget,
 };
-use amoc::scenario::Scenario as _;
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 /// How often `GET /report` is refreshed while a run goes.
@@ -37,25 +35,13 @@ const REPORT_EVERY: u64 = 5;
 
 /// Serves until Ctrl-C, then stops any run and shuts down.
 pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result<()> {
-    let scenarios = registry
-        .list()
-        .into_iter()
-        .map(|(name, params)| {
-            let doc = if name == HttpScenario::NAME {
-                "Each user GETs `url` in a loop; `request_rate` paces all users together."
-            } else {
-                ""
-            };
-            ScenarioInfo::new(name, doc, params)
-        })
-        .collect();
     let fingerprint = crate::cluster::fingerprint(&registry.names());
     let mut builder = registry.register_on(App::builder());
     if let Some(n) = args.shards {
         builder = builder.shards(n);
     }
     let app = builder.start().await?;
-    let result = serve_app(&app, &args, scenarios, fingerprint).await;
+    let result = serve_app(&app, &args, fingerprint).await;
     let _ = app.telemetry().detach(METRICS_HANDLER).await;
     app.shutdown().await;
     result
@@ -64,7 +50,6 @@ pub(super) async fn serve(args: ServeArgs, registry: Registry) -> anyhow::Result
 async fn serve_app(
     app: &App,
     args: &ServeArgs,
-    scenarios: Vec<ScenarioInfo>,
     fingerprint: amoc::cluster::Fingerprint,
 ) -> anyhow::Result<()> {
     let cluster = match &args.cluster {
@@ -98,7 +83,7 @@ async fn serve_app(
     let (events, runs) = mpsc::unbounded_channel();
     let reports = LastReport::new();
     let mut api = ControlApi::builder(app.controller().clone())
-        .scenarios(scenarios)
+        .scenarios_of(app)
         .metrics(metrics)
         .reports(reports.clone())
         .run_events(events);

@@ -104,6 +104,8 @@ impl HttpState {
 
 impl Scenario for HttpScenario {
     const NAME: &'static str = "http";
+    const DESCRIPTION: &'static str =
+        "Each user GETs `url` in a loop; `request_rate` paces all users together.";
     type State = HttpState;
     type Message = ();
 
