@@ -123,16 +123,16 @@ pub struct ControlApiBuilder {
     run_events: Option<mpsc::UnboundedSender<RunEvent>>,
     env: Option<Vec<(String, String)>>,
     reports: Option<crate::report::LastReport>,
+    cluster: Option<amoc::cluster::Master>,
 }
 
 impl ControlApiBuilder {
     /// Offers the last run's report on `GET /report` (JSON; `?format=html` for the page).
     pub fn reports(mut self, reports: crate::report::LastReport) -> Self {
         self.reports = Some(reports);
-    cluster: Option<amoc::cluster::Master>,
-}
+        self
+    }
 
-impl ControlApiBuilder {
     /// Drives a cluster as its master: runs start, grow, shrink and stop on the workers
     /// (this node's controller runs no users); `GET /nodes` and `GET /status/{node}` show
     /// the workers (see `docs/cluster.md`).

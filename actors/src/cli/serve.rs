@@ -25,9 +25,7 @@ use super::report;
 use crate::api::Exposure;
 use crate::report::{self as run_report, Collector, LastReport, ReportInput};
 use crate::runner::{Registry, RunSource};
-use crate::{
-    ApiToken, ControlApi, MetricsStore, PrometheusMetrics, RunEvent, TestTarget,
-};
+use crate::{ApiToken, ControlApi, MetricsStore, PrometheusMetrics, RunEvent, TestTarget};
 
 const METRICS_HANDLER: &str = "amoc-serve-prometheus";
 /// How often `GET /report` is refreshed while a run goes.

@@ -1,6 +1,6 @@
 //! [`HttpError::class`]: which [`ErrorClass`] a failed request is counted under.
 //!
-//! The class is read from the error's cause chain (the I/O error kind, hyper's own verdict),
+//! The class is read from the error's cause chain (the variant, then the I/O error kind),
 //! not from its message, so it holds whichever layer saw the failure first.
 
 use std::error::Error as StdError;
@@ -17,6 +17,7 @@ impl HttpError {
     pub fn class(&self) -> ErrorClass {
         match self {
             HttpError::Timeout(_) => return ErrorClass::Timeout,
+            HttpError::Closed => return ErrorClass::ClosedBeforeResponse,
             HttpError::UnexpectedStatus { got, .. } => {
                 return ErrorClass::of_status(*got).unwrap_or(ErrorClass::OtherFailure)
             }
@@ -45,14 +46,6 @@ fn class_of_cause(c: &(dyn StdError + 'static)) -> Option<ErrorClass> {
             _ => None,
         };
     }
-    if let Some(e) = c.downcast_ref::<hyper::Error>() {
-        if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-            return Some(ErrorClass::ClosedBeforeResponse);
-        }
-        if e.is_timeout() {
-            return Some(ErrorClass::Timeout);
-        }
-    }
     None
 }
 
@@ -77,6 +70,7 @@ mod tests {
             got: 503,
         };
         assert_eq!(status.class(), ErrorClass::Status5xx);
+        assert_eq!(HttpError::Closed.class(), ErrorClass::ClosedBeforeResponse);
         assert_eq!(
             HttpError::InvalidHeader("x".into()).class(),
             ErrorClass::OtherFailure
