@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 
 use amoc::app::App;
 use amoc::config::MapEnv;
+use amoc::scenario::UserContext;
 use amoc::scenario::{RunContext, Scenario, ScenarioError};
 use amoc::user_rate::UserRate;
-use amoc::users::{Received, UserContext};
+use amoc::users::Received;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 
