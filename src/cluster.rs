@@ -27,6 +27,7 @@ pub mod admission;
 pub mod ids;
 pub mod liveness;
 pub mod master;
+mod status;
 pub mod memory;
 pub mod merge;
 pub mod messages;

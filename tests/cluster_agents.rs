@@ -103,13 +103,11 @@ async fn next_event(
     found.expect("cluster event not seen in time")
 }
 
-/// Waits (at the heartbeat's pace, bounded by `TIMEOUT`) until the master's view satisfies `f`.
+/// Waits (bounded by `TIMEOUT`) until the master's view, which publishes no change
+/// notification, satisfies `f`.
 async fn heard(m: &Master, f: impl Fn(&amoc::cluster::ClusterStatus) -> bool) {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    while !f(&m.status()) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", m.status());
-        tokio::time::sleep(cfg().heartbeat).await;
-    }
+    let what = format!("the master's view to change from {:?}", m.status());
+    common::poll::eventually(&what, || std::future::ready(f(&m.status()))).await;
 }
 
 fn b(first: u64, last: u64) -> Option<IdBlock> {

@@ -21,6 +21,7 @@
 pub mod access;
 mod body;
 mod handlers;
+mod last_report;
 mod metrics;
 mod nodes;
 mod openapi;

@@ -180,8 +180,17 @@ fn prometheus_scrapes_what_the_summary_says() {
             },
         )
         .await;
-        // The load goes on for a while (elapsed time is the subject), scraped all along.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The load goes on, scraped all along, until Prometheus has seen 150 requests.
+        poll_until(
+            "Prometheus scraped 150 requests",
+            SCRAPE_RECHECK,
+            SCRAPE_TIMEOUT,
+            || async {
+                let total = query(prometheus, "sum(amoc_http_requests_total)").await;
+                total.filter(|t| *t >= 150.0)
+            },
+        )
+        .await;
         let res = request(api, "PATCH", "/execution/stop", &json_type, b"{}").await;
         assert_eq!(res.status, 200);
     });

@@ -12,18 +12,28 @@ use amoc_actors::http::{HttpClient, HttpError, UserHttp};
 use amoc_actors::TestTarget;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 /// One answer: pieces written with a pause between them.
 type Answer = Vec<&'static [u8]>;
 
+/// A scripted server: its URL, its count of accepted connections, and the count of
+/// connections it has closed (awaitable).
+struct Scripted {
+    url: String,
+    accepted: Arc<AtomicUsize>,
+    closed: watch::Receiver<usize>,
+}
+
 /// A server whose `i`th connection follows `scripts[i]` (the last one for later
 /// connections): each request is answered with the script's next answer, and after the last
-/// one the connection is closed. Returns its URL and its count of accepted connections.
-async fn scripted(scripts: Vec<Vec<Answer>>) -> (String, Arc<AtomicUsize>) {
+/// one the connection is closed.
+async fn scripted(scripts: Vec<Vec<Answer>>) -> Scripted {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let accepted = Arc::new(AtomicUsize::new(0));
     let count = accepted.clone();
+    let (closes, closed) = watch::channel(0);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -31,10 +41,18 @@ async fn scripted(scripts: Vec<Vec<Answer>>) -> (String, Arc<AtomicUsize>) {
             };
             let i = count.fetch_add(1, Ordering::SeqCst);
             let script = scripts[i.min(scripts.len() - 1)].clone();
-            tokio::spawn(answer(stream, script));
+            let closes = closes.clone();
+            tokio::spawn(async move {
+                answer(stream, script).await;
+                closes.send_modify(|n| *n += 1);
+            });
         }
     });
-    (url, accepted)
+    Scripted {
+        url,
+        accepted,
+        closed,
+    }
 }
 
 async fn answer(mut stream: TcpStream, answers: Vec<Answer>) {
@@ -77,7 +95,7 @@ async fn reads_a_chunked_body_split_across_writes_and_keeps_the_connection() {
         b"ld\r\n0\r\n",
         b"\r\n",
     ];
-    let (url, accepted) = scripted(vec![vec![answer.clone(), answer]]).await;
+    let Scripted { url, accepted, .. } = scripted(vec![vec![answer.clone(), answer]]).await;
     let mut http = user(&url).await;
     for _ in 0..2 {
         let r = http.get("chunked", "/").send().await.unwrap();
@@ -93,7 +111,7 @@ async fn reads_a_chunked_body_split_across_writes_and_keeps_the_connection() {
 
 #[actix_rt::test]
 async fn connection_close_and_bodies_until_close_open_a_new_connection() {
-    let (url, accepted) = scripted(vec![vec![
+    let Scripted { url, accepted, .. } = scripted(vec![vec![
         vec![b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\none"],
         // Never used: the client must not send a second request on this connection.
         vec![b"HTTP/1.1 500 Wrong\r\nContent-Length: 0\r\n\r\n"],
@@ -106,7 +124,7 @@ async fn connection_close_and_bodies_until_close_open_a_new_connection() {
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 
-    let (url, accepted) = scripted(vec![vec![vec![
+    let Scripted { url, accepted, .. } = scripted(vec![vec![vec![
         b"HTTP/1.1 200 OK\r\n\r\nuntil ",
         b"the end",
     ]]])
@@ -121,7 +139,7 @@ async fn connection_close_and_bodies_until_close_open_a_new_connection() {
 
 #[actix_rt::test]
 async fn a_connection_closed_mid_response_is_an_error_and_the_next_request_reconnects() {
-    let (url, accepted) = scripted(vec![
+    let Scripted { url, accepted, .. } = scripted(vec![
         vec![vec![
             b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..",
         ]],
@@ -150,7 +168,11 @@ async fn a_connection_closed_mid_response_is_an_error_and_the_next_request_recon
 async fn an_idle_connection_the_server_closed_is_replaced() {
     // Each connection answers one request, then the server closes it (no `Connection:
     // close` said): the client must notice, or retry its GET on a new connection.
-    let (url, accepted) = scripted(vec![vec![vec![
+    let Scripted {
+        url,
+        accepted,
+        mut closed,
+    } = scripted(vec![vec![vec![
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     ]]])
     .await;
@@ -159,13 +181,14 @@ async fn an_idle_connection_the_server_closed_is_replaced() {
         let r = http.get("again", "/").send().await.unwrap();
         assert_eq!(&r.body[..], b"ok");
         assert_eq!(accepted.load(Ordering::SeqCst), i);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The next request goes out only once the server has closed this connection.
+        closed.wait_for(|n| *n >= i).await.unwrap();
     }
 }
 
 #[actix_rt::test]
 async fn interim_responses_are_skipped_and_garbage_is_refused() {
-    let (url, _) = scripted(vec![vec![
+    let Scripted { url, .. } = scripted(vec![vec![
         vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"],
         vec![b"NOT HTTP AT ALL\r\n\r\n"],
     ]])
@@ -176,7 +199,7 @@ async fn interim_responses_are_skipped_and_garbage_is_refused() {
     let r = http.get("garbage", "/").send().await;
     assert!(matches!(r, Err(HttpError::InvalidResponse(_))), "{r:?}");
 
-    let (url, _) = scripted(vec![vec![vec![
+    let Scripted { url, .. } = scripted(vec![vec![vec![
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
     ]]])
     .await;

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, Route};
 
 use super::handlers::{self as h, reply};
-use super::{metrics, openapi};
+use super::{last_report, metrics, openapi};
 
 /// A route: its path (actix syntax) and the methods it answers.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +58,7 @@ fn register(cfg: &mut web::ServiceConfig, spec: RouteSpec) {
             "/scenarios/info/{name}" => r.to(h::scenario_info),
             "/scenarios/defaults/{name}" => r.to(h::scenario_defaults),
             "/metrics" => r.to(metrics::render),
-            "/report" => r.to(h::report),
+            "/report" => r.to(last_report::report),
             "/openapi.json" => r.to(openapi::serve),
             "/execution/start" => r.to(h::start),
             "/execution/add_users" => r.to(h::add_users),
