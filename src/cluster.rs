@@ -27,11 +27,11 @@ pub mod admission;
 pub mod ids;
 pub mod liveness;
 pub mod master;
-mod status;
 pub mod memory;
 pub mod merge;
 pub mod messages;
 pub mod shares;
+mod status;
 pub mod transport;
 pub mod worker;
 

@@ -3,13 +3,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use amoc::app::App;
-use amoc::controller::{ControllerError, InitError, StatusKind, StopOutcome, UserRange};
+use amoc::controller::{ControllerError, StatusKind};
 use amoc::user_rate::UserRate;
-use amoc::Value;
-use common::app::{builder, infinity, users_never, users_until, value_until};
+use common::app::{builder, infinity, users_until};
 use common::scenarios::*;
 
 async fn app() -> App {

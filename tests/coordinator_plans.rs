@@ -3,16 +3,13 @@
 mod common;
 mod coordinator_support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use amoc::coordinator::{
-    Action, CoordinationEvent, CoordinatorError, Coordinators, EventKind, Plan, PlanItem, Size,
-};
+use amoc::coordinator::{Action, CoordinatorError, EventKind, Plan, PlanItem, Size};
 use amoc::telemetry::test::Recorder;
-use amoc::telemetry::{EventPattern, Telemetry};
+use amoc::telemetry::EventPattern;
 use amoc::Value;
-use common::TIMEOUT;
 use coordinator_support::*;
 
 #[test]

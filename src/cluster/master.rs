@@ -22,15 +22,15 @@ use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use super::admission::{self, Admission, Fingerprint, MemberView, Refusal};
-use super::ids::{split_add, split_count, IdBlock, SplitError};
+use super::admission::{self, Admission, Fingerprint, MemberView};
+use super::ids::{split_add, split_count, IdBlock};
 use super::liveness::{Liveness, Verdict};
 use super::merge::{NodeError, NodeResults, NodeUsers};
 use super::messages::{Ctl, CtlReply, Done, Heartbeat, Hello, HelloReply, MasterHeartbeat};
 use super::messages::{NodeStatus, Op, RunSpec, Subjects};
+pub use super::status::{ClusterEvent, ClusterStatus, MasterError, NodeInfo, NodeState};
 use super::transport::{Incoming, Transport, TransportError};
 use super::{emit, new_instance_id, ClusterConfig, CONNECT_NODES, NODEDOWN};
-pub use super::status::{ClusterEvent, ClusterStatus, MasterError, NodeInfo, NodeState};
 use crate::telemetry::Telemetry;
 use crate::Value;
 
