@@ -62,38 +62,9 @@ impl<T> NodeResults<T> {
     }
 }
 
-/// Users by state on one node (the controller's counts, as sent in heartbeats).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeUsers {
-    /// Waiting for a user-rate permit.
-    pub waiting: u64,
-    /// Running.
-    pub running: u64,
-    /// Running and asked to stop.
-    pub stopping: u64,
-    /// Ended normally.
-    pub ended: u64,
-    /// Ended with an error or a panic.
-    pub crashed: u64,
-    /// Aborted while running, or lost with their node.
-    pub killed: u64,
-    /// Cancelled while waiting.
-    pub cancelled: u64,
-}
-
-impl From<crate::users::UserCounts> for NodeUsers {
-    fn from(c: crate::users::UserCounts) -> Self {
-        Self {
-            waiting: c.waiting,
-            running: c.running,
-            stopping: c.stopping,
-            ended: c.ended,
-            crashed: c.crashed,
-            killed: c.killed,
-            cancelled: c.cancelled,
-        }
-    }
-}
+/// Users by state on one node: the controller's [`UserCounts`](crate::users::UserCounts), as
+/// sent in heartbeats and summed over nodes.
+pub type NodeUsers = crate::users::UserCounts;
 
 impl NodeUsers {
     /// Users not ended yet.

@@ -205,7 +205,7 @@ impl Agent {
                                 name: self.name.clone(),
                                 instance: self.instance.clone(),
                                 master: Some(master.clone()),
-                                users: NodeUsers::from(self.controller.users().read()),
+                                users: self.controller.users().read(),
                             };
                             self.publish(self.subjects.heartbeat(&self.name), &hb).await;
                         }
@@ -343,7 +343,7 @@ pub fn node_status(c: &Controller) -> NodeStatus {
     let users = if s.kind == StatusKind::Idle {
         NodeUsers::default()
     } else {
-        NodeUsers::from(s.users)
+        s.users
     };
     NodeStatus {
         status: s.kind.to_string(),

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::life::Delta;
 
 /// Counts of users by state, summed over shards.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserCounts {
     /// Waiting for a user-rate permit.
     pub waiting: u64,
