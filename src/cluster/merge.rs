@@ -85,15 +85,7 @@ impl NodeUsers {
 
     /// The sum over nodes.
     pub fn sum<'a>(all: impl IntoIterator<Item = &'a NodeUsers>) -> Self {
-        all.into_iter().fold(Self::default(), |a, b| Self {
-            waiting: a.waiting + b.waiting,
-            running: a.running + b.running,
-            stopping: a.stopping + b.stopping,
-            ended: a.ended + b.ended,
-            crashed: a.crashed + b.crashed,
-            killed: a.killed + b.killed,
-            cancelled: a.cancelled + b.cancelled,
-        })
+        all.into_iter().fold(Self::default(), |a, b| a + *b)
     }
 }
 
