@@ -19,6 +19,7 @@ mod series;
 #[cfg(test)]
 pub(crate) mod tests_support;
 mod threshold;
+mod timestamp;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,7 +35,9 @@ pub use model::{
 pub use series::Collector;
 pub use threshold::{Metric, Op, Stat, Threshold, ThresholdError, Verdict};
 
+#[cfg(feature = "cli")]
 pub(crate) use series::thousands;
+pub(crate) use timestamp::utc_timestamp;
 
 /// Everything a report is made of.
 #[derive(Debug)]
@@ -80,7 +83,7 @@ pub fn build(input: &ReportInput<'_>) -> RunReport {
         schema: SCHEMA.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: input.scenario.to_owned(),
-        started_at: crate::runner::utc_timestamp(input.started),
+        started_at: utc_timestamp(input.started),
         elapsed_s: secs,
         interrupted: input.interrupted.clone(),
         settings,

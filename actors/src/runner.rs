@@ -46,7 +46,6 @@ use std::process::ExitCode;
 use amoc::scenario::Scenario;
 
 pub use load_test::{LoadTest, Outcome, RunError};
-pub(crate) use progress::utc_timestamp;
 pub use progress::Progress;
 pub(crate) use registry::Registry;
 pub(crate) use signal::stop_signal;
