@@ -4,34 +4,24 @@ mod common;
 
 use std::time::Duration;
 
-use amoc::app::App;
 use amoc::controller::{ControllerError, InitError, StatusKind, StopOutcome, UserRange};
 use amoc::user_rate::UserRate;
 use amoc::Value;
-use common::app::{builder, infinity, users_never, users_until, value_until};
+use common::app::{
+    app_of_ported_scenarios, builder, infinity, users_never, users_until, value_until,
+};
 use common::scenarios::*;
-
-async fn app() -> App {
-    builder()
-        .scenario(Idle::default())
-        .scenario(Stubborn)
-        .scenario(Configured)
-        .scenario(Crashy)
-        .start()
-        .await
-        .unwrap()
-}
 
 #[actix_rt::test]
 async fn no_scenario_running_status_is_idle() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     assert_eq!(app.controller().status().kind, StatusKind::Idle);
     app.shutdown().await;
 }
 
 #[actix_rt::test]
 async fn start_scenario_check_status_and_add_users() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.start_scenario("idle", infinity()).await.unwrap();
     let s = c.status();
@@ -54,7 +44,7 @@ async fn start_scenario_check_status_and_add_users() {
 
 #[actix_rt::test]
 async fn stop_running_scenario_with_users_eventually_terminates() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("idle", 20, infinity()).await.unwrap();
     users_until(c, |u| u.running == 20).await;
@@ -70,7 +60,7 @@ async fn stop_running_scenario_with_users_eventually_terminates() {
 
 #[actix_rt::test]
 async fn add_users_scenario_not_started_fails() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     assert_eq!(
         c.add_users(1).await,
@@ -89,7 +79,7 @@ async fn add_users_scenario_not_started_fails() {
 
 #[actix_rt::test]
 async fn start_non_existing_scenario_fails() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     let missing = Err(ControllerError::NoSuchScenario("nope".into()));
     assert_eq!(c.start_scenario("nope", vec![]).await, missing);
@@ -104,7 +94,7 @@ async fn start_non_existing_scenario_fails() {
 
 #[actix_rt::test]
 async fn start_scenario_without_vars_fails_and_a_corrected_start_runs() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     let err = c.start_scenario("configured", vec![]).await.unwrap_err();
     match err {
@@ -130,7 +120,7 @@ async fn start_scenario_without_vars_fails_and_a_corrected_start_runs() {
 
 #[actix_rt::test]
 async fn scenario_with_failing_init_fails() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     let settings = vec![
         ("testing_var1".to_owned(), Value::from("x")),
@@ -159,7 +149,7 @@ async fn scenario_with_failing_init_fails() {
 
 #[actix_rt::test]
 async fn add_user_ranges() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.start_scenario("idle", infinity()).await.unwrap();
     assert_eq!(
@@ -200,7 +190,7 @@ async fn add_user_ranges() {
 
 #[actix_rt::test]
 async fn killing_users_is_correct() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("idle", 200, infinity()).await.unwrap();
     users_until(c, |u| u.running == 200).await;
@@ -221,7 +211,7 @@ async fn killing_users_is_correct() {
 
 #[actix_rt::test]
 async fn stop_running_scenario_with_no_users_immediately_terminates() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.start_scenario("idle", infinity()).await.unwrap();
     assert_eq!(c.stop_scenario().await, Ok(StopOutcome::Finished));
@@ -231,7 +221,7 @@ async fn stop_running_scenario_with_no_users_immediately_terminates() {
 
 #[actix_rt::test]
 async fn stop_running_scenario_with_users_stays_in_terminating() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("stubborn", 10, infinity()).await.unwrap();
     users_until(c, |u| u.running == 10).await;
@@ -252,7 +242,7 @@ async fn stop_running_scenario_with_users_stays_in_terminating() {
 
 #[actix_rt::test]
 async fn user_rate_equal_zero_starts_no_users() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("idle", 1000, vec![UserRate::PerMinute(0).setting()])
         .await
@@ -268,7 +258,7 @@ async fn user_rate_equal_zero_starts_no_users() {
 
 #[actix_rt::test]
 async fn user_rate_equal_infinity_starts_all_users_at_once() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("idle", 1000, infinity()).await.unwrap();
     users_until(c, |u| u.running == 1000).await;
@@ -277,7 +267,7 @@ async fn user_rate_equal_infinity_starts_all_users_at_once() {
 
 #[actix_rt::test]
 async fn soft_removal_of_users_that_ignore_it_then_forced() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("stubborn", 2, infinity()).await.unwrap();
     users_until(c, |u| u.running == 2).await;
@@ -296,7 +286,7 @@ async fn soft_removal_of_users_that_ignore_it_then_forced() {
 
 #[actix_rt::test]
 async fn two_immediate_soft_removals_pick_distinct_users() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("stubborn", 10, infinity()).await.unwrap();
     users_until(c, |u| u.running == 10).await;
@@ -308,7 +298,7 @@ async fn two_immediate_soft_removals_pick_distinct_users() {
 
 #[actix_rt::test]
 async fn start_and_then_stop_can_rerun_and_reset() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.run("idle", 3, infinity()).await.unwrap();
     c.stop_scenario().await.unwrap();
@@ -332,7 +322,7 @@ async fn start_and_then_stop_can_rerun_and_reset() {
 
 #[actix_rt::test]
 async fn crashing_users_do_not_disturb_the_others() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     let mut rec = amoc::telemetry::test::Recorder::attach(
         app.telemetry(),
@@ -393,7 +383,7 @@ async fn users_message_each_other_and_see_stop_requests() {
 
 #[actix_rt::test]
 async fn force_remove_removes_first_started_ids() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     c.start_scenario("idle", infinity()).await.unwrap();
     for i in 1..=50 {

@@ -3,22 +3,10 @@
 
 mod common;
 
-use amoc::app::App;
 use amoc::controller::{ControllerError, StatusKind};
 use amoc::user_rate::UserRate;
-use common::app::{builder, infinity, users_until};
+use common::app::{app_of_ported_scenarios, builder, infinity, users_until};
 use common::scenarios::*;
-
-async fn app() -> App {
-    builder()
-        .scenario(Idle::default())
-        .scenario(Stubborn)
-        .scenario(Configured)
-        .scenario(Crashy)
-        .start()
-        .await
-        .unwrap()
-}
 
 #[actix_rt::test]
 async fn adds_beyond_max_users_are_refused() {
@@ -53,7 +41,7 @@ async fn adds_beyond_max_users_are_refused() {
 
 #[actix_rt::test]
 async fn stopping_one_of_many_waiting_users_cancels_only_it() {
-    let app = app().await;
+    let app = app_of_ported_scenarios().await;
     let c = app.controller();
     let zero_rate = vec![UserRate::PerMinute(0).setting()];
     c.run("idle", 200_000, zero_rate).await.unwrap();

@@ -8,6 +8,7 @@ use actix::Actor;
 use amoc::telemetry::{AttachOptions, EventName, EventPattern, Telemetry, TelemetryError};
 use amoc::{event_name, measurements, metadata, Value};
 use common::*;
+use tokio::sync::mpsc;
 
 static ABC: EventName = event_name!(a, test, event);
 static AB: EventName = event_name!(a, test);
@@ -19,6 +20,20 @@ fn started() -> Telemetry {
     let t = Telemetry::new();
     t.start();
     t
+}
+
+/// Attaches handler "h" (a [`Forward`]) to `event` with default options; its deliveries.
+async fn attached(t: &Telemetry, event: &'static EventName) -> mpsc::UnboundedReceiver<Forwarded> {
+    let (tx, rx) = forward();
+    t.attach(
+        "h",
+        event,
+        Forward(tx).start().recipient(),
+        AttachOptions::default(),
+    )
+    .await
+    .unwrap();
+    rx
 }
 
 #[actix_rt::test]
@@ -94,15 +109,7 @@ async fn invoke_handler() {
 #[actix_rt::test]
 async fn default_metadata() {
     let t = started();
-    let (tx, mut rx) = forward();
-    t.attach(
-        "h",
-        &ABC,
-        Forward(tx).start().recipient(),
-        AttachOptions::default(),
-    )
-    .await
-    .unwrap();
+    let mut rx = attached(&t, &ABC).await;
     t.execute(&ABC, measurements! { "x" => 1u64 }, Default::default());
     let (event, _) = recv(&mut rx).await.unwrap();
     assert!(event.metadata.is_empty());
@@ -146,15 +153,7 @@ async fn list_handler_on_many() {
 #[actix_rt::test]
 async fn list_for_prefix() {
     let t = started();
-    let (tx, _rx) = forward();
-    t.attach(
-        "h",
-        &ABC,
-        Forward(tx).start().recipient(),
-        AttachOptions::default(),
-    )
-    .await
-    .unwrap();
+    let _rx = attached(&t, &ABC).await;
     for prefix in [&[][..], &["a"], &["a", "test"], &["a", "test", "event"]] {
         assert_eq!(t.list_handlers(prefix).len(), 1, "{prefix:?}");
     }
@@ -165,15 +164,7 @@ async fn list_for_prefix() {
 #[actix_rt::test]
 async fn no_execute_detached() {
     let t = started();
-    let (tx, mut rx) = forward();
-    t.attach(
-        "h",
-        &ABC,
-        Forward(tx).start().recipient(),
-        AttachOptions::default(),
-    )
-    .await
-    .unwrap();
+    let mut rx = attached(&t, &ABC).await;
     t.detach("h").await.unwrap();
     t.execute(&ABC, Default::default(), Default::default());
     recv_none(&mut rx, Duration::from_millis(100)).await;
@@ -186,15 +177,7 @@ async fn no_execute_detached() {
 #[actix_rt::test]
 async fn no_execute_on_prefix() {
     let t = started();
-    let (tx, mut rx) = forward();
-    t.attach(
-        "h",
-        &ABC,
-        Forward(tx).start().recipient(),
-        AttachOptions::default(),
-    )
-    .await
-    .unwrap();
+    let mut rx = attached(&t, &ABC).await;
     t.execute(&AB, Default::default(), Default::default());
     recv_none(&mut rx, Duration::from_millis(100)).await;
 }
@@ -202,15 +185,7 @@ async fn no_execute_on_prefix() {
 #[actix_rt::test]
 async fn no_execute_on_specific() {
     let t = started();
-    let (tx, mut rx) = forward();
-    t.attach(
-        "h",
-        &AB,
-        Forward(tx).start().recipient(),
-        AttachOptions::default(),
-    )
-    .await
-    .unwrap();
+    let mut rx = attached(&t, &AB).await;
     t.execute(&ABC, Default::default(), Default::default());
     recv_none(&mut rx, Duration::from_millis(100)).await;
 }

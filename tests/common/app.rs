@@ -22,6 +22,20 @@ pub fn builder() -> AppBuilder {
         .env(MapEnv::new())
 }
 
+/// A started app with the controller suite's scenarios: `Idle`, `Stubborn`, `Configured`,
+/// `Crashy` (see [`super::scenarios`]).
+pub async fn app_of_ported_scenarios() -> App {
+    use super::scenarios::{Configured, Crashy, Idle, Stubborn};
+    builder()
+        .scenario(Idle::default())
+        .scenario(Stubborn)
+        .scenario(Configured)
+        .scenario(Crashy)
+        .start()
+        .await
+        .unwrap()
+}
+
 /// Waits until the users' counters satisfy `f` (re-checked on every change); panics after
 /// [`super::TIMEOUT`].
 pub async fn users_until(c: &Controller, f: impl FnMut(&UserCounts) -> bool) -> UserCounts {
