@@ -1,7 +1,7 @@
 //! How fast users start sending: the built-in `http` scenario against the embedded target,
 //! measured by the target.
 //!
-//! `cargo run --release --example http_bench -- --users 10000 --seconds 5 [--target-workers 1] [--shards N]`
+//! `cargo run --release --example http_bench -- --users 10000 --seconds 5 [--target-workers W] [--shards N]`
 //!
 //! Starts a [`TestTarget`] in a child process (this program with `--serve`; one process could
 //! not hold the descriptors of 10,000 users and their 10,000 connections at the target), runs
@@ -35,7 +35,7 @@ use anyhow::{bail, Context as _};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage: http_bench [--users N (default 10000)] [--seconds S (default 5)] \
-[--target-workers W (default 1)] [--shards N (default: one per core)] \
+[--target-workers W (default: one per core)] [--shards N (default: one per core)] \
 [--serve S (only serve the target for S seconds)]";
 
 struct Args {
@@ -51,7 +51,7 @@ fn parse() -> anyhow::Result<Option<Args>> {
     let mut a = Args {
         users: 10_000,
         seconds: 5,
-        target_workers: 1,
+        target_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         shards: None,
         serve: None,
     };
