@@ -59,4 +59,4 @@ pub use prometheus::{
 pub use runner::{LoadTest, Outcome, Progress, RunError, Runner, StopSignal};
 pub use stats::Stats;
 #[cfg(feature = "http")]
-pub use target::TestTarget;
+pub use target::{FirstAnswers, TestTarget};

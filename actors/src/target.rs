@@ -5,13 +5,18 @@
 //! 10 s); `GET /status/{code}` → that status (200–999; others 400); `POST /echo` → the body
 //! back; `GET /cookie/{v}` → sets cookie `amoc={v}`; `GET /whoami` → the request's `Cookie`
 //! header; anything else 404. The server counts the requests it answered
-//! ([`TestTarget::requests`]), so a test can compare a report with what the target saw.
+//! ([`TestTarget::requests`]), so a test can compare a report with what the target saw, and
+//! the connections it answered with when the last of them got its first answer
+//! ([`TestTarget::first_answers`]): how long users took to send their first requests.
 //! [`TestTarget::start_tls`] serves HTTPS.
 //!
 //! It is built to be cheaper per request than any load generator it serves (so `amoc demo`
 //! measures amoc, not its target): each worker is a thread with its own single-threaded
 //! runtime accepting from the shared socket, and a connection is one task parsing requests
 //! with `httparse` in one reused buffer (pipelined requests are answered in one write).
+//! Thousands of users may connect at once: the socket listens with a large backlog, and a
+//! worker accepts every waiting connection in one go, ahead of the requests of those already
+//! connected (new users get their first answer within a round of the running ones).
 
 mod serve;
 
@@ -21,10 +26,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+
+/// Connections waiting to be accepted (the kernel caps it at `net.core.somaxconn`, 4096 by
+/// default). std's 128 drops the connections of thousands of users starting at once, and a
+/// dropped connection is tried again by the client's kernel only after 1 s, then 3 s.
+const BACKLOG: i32 = 65_535;
 
 /// Pause after a failed `accept` (out of descriptors), so the worker does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -62,10 +73,9 @@ impl TestTarget {
     }
 
     fn spawn(port: u16, workers: usize, tls: Option<TlsAcceptor>) -> io::Result<Self> {
-        let listener = StdListener::bind(("127.0.0.1", port))?;
-        listener.set_nonblocking(true)?;
+        let listener = listen(port)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(serve::Shared::default());
+        let shared = Arc::new(serve::Shared::new());
         let (shutdown, _) = watch::channel(false);
         let mut stopped = Vec::new();
         for i in 0..workers.max(1) {
@@ -103,6 +113,16 @@ impl TestTarget {
         self.shared.requests.load(Ordering::Acquire)
     }
 
+    /// Connections answered at least once so far, and when the latest of them got its first
+    /// answer (ready to write; counted before a client can read it); `None` before any answer. With one connection per user,
+    /// the time all users had their first request answered.
+    pub fn first_answers(&self) -> FirstAnswers {
+        let connections = self.shared.first_answers.load(Ordering::Acquire);
+        let ns = self.shared.last_first_answer_ns.load(Ordering::Acquire);
+        let last = (connections > 0).then(|| self.shared.started + Duration::from_nanos(ns));
+        FirstAnswers { connections, last }
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -131,6 +151,27 @@ impl Drop for TestTarget {
         self.shared.stopping.store(true, Ordering::Release);
         self.shutdown.send_replace(true);
     }
+}
+
+/// A non-blocking socket listening on `127.0.0.1:port` with a backlog of [`BACKLOG`].
+fn listen(port: u16) -> io::Result<StdListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted target gets its port back at once.
+    socket.set_reuse_address(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The connections a [`TestTarget`] has answered, see [`TestTarget::first_answers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstAnswers {
+    /// Connections answered at least once.
+    pub connections: u64,
+    /// When the latest of them got its first answer.
+    pub last: Option<std::time::Instant>,
 }
 
 /// One worker thread's share of the server.
@@ -162,21 +203,33 @@ impl Worker {
         let mut connections = JoinSet::new();
         loop {
             tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        let conn = serve::Connection::new(shared.clone(), busy.clone());
-                        match tls.clone() {
-                            None => connections.spawn(conn.serve(stream)),
-                            Some(acceptor) => connections.spawn(conn.serve_tls(acceptor, stream)),
-                        };
+                accepted = listener.accept() => {
+                    let mut next = Some(accepted);
+                    while let Some(accepted) = next.take() {
+                        match accepted {
+                            Ok((stream, _)) => {
+                                let _ = stream.set_nodelay(true);
+                                let conn = serve::Connection::new(shared.clone(), busy.clone());
+                                match tls.clone() {
+                                    None => connections.spawn(conn.serve(stream)),
+                                    Some(acceptor) => {
+                                        connections.spawn(conn.serve_tls(acceptor, stream))
+                                    }
+                                };
+                            }
+                            // Out of descriptors, say: the connections already accepted carry on.
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the embedded target cannot accept");
+                                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                                break;
+                            }
+                        }
+                        // Every connection already waiting is taken now, past the task budget
+                        // (which would make this loop wait behind every busy connection after
+                        // 128 accepts): users starting are not kept waiting by those running.
+                        next = tokio::task::unconstrained(listener.accept()).now_or_never();
                     }
-                    // Out of descriptors, say: the connections already accepted carry on.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the embedded target cannot accept");
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    }
-                },
+                }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 _ = stop.wait_for(|stop| *stop) => break,
             }

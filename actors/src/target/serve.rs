@@ -4,7 +4,7 @@ use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,12 +24,37 @@ const MAX_DELAY_MS: u64 = 10_000;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What every connection of a server shares.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Shared {
     /// Requests answered.
     pub(super) requests: AtomicU64,
     /// Set by `stop`: connections close once they have answered what they received.
     pub(super) stopping: AtomicBool,
+    /// Connections answered at least once.
+    pub(super) first_answers: AtomicU64,
+    /// When the latest of those first answers was ready, in ns since `started`.
+    pub(super) last_first_answer_ns: AtomicU64,
+    /// When the server started.
+    pub(super) started: Instant,
+}
+
+impl Shared {
+    pub(super) fn new() -> Self {
+        Self {
+            requests: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            first_answers: AtomicU64::new(0),
+            last_first_answer_ns: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts a connection's first answer, about to be written.
+    fn first_answer(&self) {
+        let ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_first_answer_ns.fetch_max(ns, Ordering::AcqRel);
+        self.first_answers.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// One accepted connection.
@@ -87,6 +112,7 @@ impl Connection {
         };
         let mut buf = Vec::with_capacity(BUF);
         let mut out = Vec::with_capacity(BUF);
+        let mut answered = false;
         loop {
             let mut start = 0;
             let mut close = false;
@@ -117,6 +143,10 @@ impl Connection {
                 };
                 if let Route::Delay(ms) = parsed.route {
                     // Answer what came before, then wait.
+                    if !answered && !out.is_empty() {
+                        answered = true;
+                        self.shared.first_answer();
+                    }
                     stream.write_all(&out).await?;
                     out.clear();
                     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -130,6 +160,11 @@ impl Connection {
             }
             buf.drain(..start);
             if !out.is_empty() {
+                // Counted before it is written, so a client that has the answer sees the count.
+                if !answered {
+                    answered = true;
+                    self.shared.first_answer();
+                }
                 stream.write_all(&out).await?;
                 stream.flush().await?;
                 out.clear();
