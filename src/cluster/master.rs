@@ -10,6 +10,9 @@
 //! * A worker silent for `missed_heartbeats` periods, or answering a request with
 //!   no-responders, is marked down once: `[amoc, cluster, nodedown]` is emitted, its live
 //!   users count as killed, later adds skip it. The same name may join again (a rejoin).
+//!   Every up worker is pinged each `ping` period, so a killed one is found within it.
+//! * A worker named in `AMOC_NODES` (`cfg.nodes`) that has not joined after
+//!   `connect_timeout` is reported `failed_to_connect` once.
 //!
 //! Shutdown: [`Master::shutdown`] stops the heartbeats and the listeners; workers then see
 //! their master lost after their lease.
@@ -21,8 +24,10 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 use super::admission::{self, Admission, Fingerprint, MemberView};
+use super::expected::{Awaited, Expected};
 use super::ids::{split_add, split_count, IdBlock};
 use super::liveness::{Liveness, Verdict};
 use super::merge::{NodeError, NodeResults, NodeUsers};
@@ -35,6 +40,7 @@ use crate::telemetry::Telemetry;
 use crate::Value;
 
 mod ops;
+mod probe;
 
 #[derive(Debug)]
 struct Member {
@@ -56,6 +62,7 @@ struct State {
     members: BTreeMap<String, Member>,
     run: Option<Run>,
     highest: u64,
+    expected: Expected,
 }
 
 #[derive(Debug)]
@@ -106,6 +113,7 @@ impl Master {
         drop(others);
         let hellos = transport.subscribe(subjects.hello()).await?;
         let heartbeats = transport.subscribe(subjects.heartbeats()).await?;
+        let expected = Expected::new(cfg.nodes.clone(), Instant::now(), cfg.connect_timeout);
         let inner = Arc::new(Inner {
             transport,
             cfg,
@@ -113,7 +121,10 @@ impl Master {
             instance: new_instance_id(),
             fingerprint,
             telemetry,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                expected,
+                ..State::default()
+            }),
             ops: tokio::sync::Mutex::new(()),
             seq: AtomicU64::new(0),
             events: broadcast::channel(256).0,
@@ -147,12 +158,14 @@ impl Master {
     async fn serve(self, mut hellos: super::Inbox, mut heartbeats: super::Inbox) {
         let mut stop = self.inner.stop.subscribe();
         let mut tick = tokio::time::interval(self.inner.cfg.heartbeat);
+        let mut ping = tokio::time::interval(self.inner.cfg.ping);
         loop {
             tokio::select! {
                 () = super::stopped(&mut stop) => return,
                 Some(m) = hellos.next() => self.on_hello(m).await,
                 Some(m) = heartbeats.next() => self.on_heartbeat(&m),
                 _ = tick.tick() => self.on_tick().await,
+                _ = ping.tick() => self.ping_all(),
             }
         }
     }
@@ -249,6 +262,7 @@ impl Master {
         for node in lost {
             self.mark_down(&node, &format!("silent for {missed} heartbeats"));
         }
+        self.check_expected();
     }
 
     async fn send(&self, subject: String, body: &impl Serialize) {

@@ -115,6 +115,8 @@ pub enum Op {
     StopScenario,
     /// Report the node's status.
     Status,
+    /// Answer at once (the master's liveness probe: no-responders means the node is gone).
+    Ping,
 }
 
 /// A control request: the operation, fenced by the master's instance id and numbered.

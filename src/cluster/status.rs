@@ -37,6 +37,10 @@ pub enum NodeState {
     Up,
     /// Lost: silent, or gone from the messaging engine.
     Down,
+    /// Expected (`AMOC_NODES`), not joined yet, within the connect timeout.
+    Connecting,
+    /// Expected (`AMOC_NODES`), not joined within the connect timeout.
+    FailedToConnect,
 }
 
 /// What the master knows of one node.
@@ -66,6 +70,11 @@ pub enum ClusterEvent {
         node: String,
         /// Why.
         reason: String,
+    },
+    /// An expected worker did not join within the connect timeout.
+    FailedToConnect {
+        /// Its name.
+        node: String,
     },
     /// A worker was refused.
     Refused {

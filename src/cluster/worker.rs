@@ -287,6 +287,7 @@ impl Agent {
             let Some(reply_to) = m.reply else { continue };
             let answer = match serde_json::from_slice::<Ctl>(&m.payload) {
                 Err(e) => encode(&Err(format!("malformed request: {e}"))),
+                Ok(Ctl { op: Op::Ping, .. }) => encode(&Ok(Done::Ok)),
                 Ok(ctl) => {
                     let current = self.state.borrow().master().map(str::to_owned);
                     match &cache {
@@ -332,6 +333,7 @@ impl Agent {
                 })
             }),
             Op::Status => Ok(Done::Status(node_status(c))),
+            Op::Ping => Ok(Done::Ok),
         };
         r.map_err(|e| e.to_string())
     }

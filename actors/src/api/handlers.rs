@@ -131,7 +131,8 @@ pub(super) fn env_vars(state: &State) -> Map<String, Value> {
 
 pub(super) async fn status(state: web::Data<State>) -> HttpResponse {
     if let Some(master) = &state.cluster {
-        return super::nodes::status(master, env_vars(&state));
+        let local = state.controller.status().kind;
+        return super::nodes::status(master, local, env_vars(&state));
     }
     let s = state.controller.status();
     // No run, no counters: after a reset the last run's users are not this state's.
@@ -434,6 +435,10 @@ pub(super) async fn reset(
 ) -> Result<HttpResponse, Refused> {
     body::json::<NoFields>(&req, payload).await?;
     let _one_at_a_time = state.lifecycle.lock().await;
+    // A disabled controller (a cluster master's) has nothing to reset.
+    if state.controller.status().kind == StatusKind::Disabled {
+        return answer::<()>(Err(ControllerError::InvalidStatus(StatusKind::Disabled)));
+    }
     let reset = state.controller.reset().await;
     if reset.is_ok() {
         state.tell(RunEvent::Reset);

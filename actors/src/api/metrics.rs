@@ -28,7 +28,14 @@ impl Collector for ControllerCollector {
             None,
             MetricType::Gauge,
         )?;
-        for kind in ["idle", "running", "terminating", "finished", "error"] {
+        for kind in [
+            "idle",
+            "running",
+            "terminating",
+            "finished",
+            "error",
+            "disabled",
+        ] {
             let on = i64::from(s.kind.to_string() == kind);
             ConstGauge::new(on).encode(family.encode_family(&[("status", kind)])?)?;
         }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use amoc::cluster::{Master, MasterError, NodeError, NodeResults, NodeState};
+use amoc::controller::StatusKind;
 use amoc::Value;
 use serde::Serialize;
 use serde_json::{json, Map};
@@ -164,8 +165,9 @@ pub(super) fn nodes(master: &Master) -> HttpResponse {
 }
 
 /// `GET /status`: the cluster's run, its users summed over nodes (a down node's live users
-/// counted killed), in the shape of a single node's status.
-pub(super) fn status(master: &Master, env: Map<String, Value>) -> HttpResponse {
+/// counted killed), in the shape of a single node's status; `local_controller` is the
+/// master's own controller, `disabled` (it runs no users).
+pub(super) fn status(master: &Master, local: StatusKind, env: Map<String, Value>) -> HttpResponse {
     let s = master.status();
     let kind = match (&s.scenario, s.running) {
         (_, true) => "running",
@@ -181,6 +183,7 @@ pub(super) fn status(master: &Master, env: Map<String, Value>) -> HttpResponse {
             "highest_user_id": s.highest_user_id,
             "users": s.users,
         },
+        "local_controller": { "status": local },
         "nodes": s.nodes,
         "env": env,
     }))

@@ -52,7 +52,11 @@ async fn serve_app(
 ) -> anyhow::Result<()> {
     let cluster = match &args.cluster {
         Some(url) => {
-            Some(crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?)
+            let master =
+                crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?;
+            // The master runs no users (SPEC 9): its own controller refuses every run.
+            app.controller().disable().await?;
+            Some(master)
         }
         None => None,
     };
@@ -318,7 +322,7 @@ async fn watch(
                 let wanted = status.users.waiting + status.users.running;
                 println!("{}", report::progress(elapsed, &status, wanted, &window));
             }
-            StatusKind::Finished | StatusKind::Idle | StatusKind::Error => {
+            StatusKind::Finished | StatusKind::Idle | StatusKind::Error | StatusKind::Disabled => {
                 if let Some(run) = current.take() {
                     close(app, run, reports).await;
                 }

@@ -164,7 +164,7 @@ impl Master {
     /// The cluster's state, from the last heartbeats (never waits on a node).
     pub fn status(&self) -> ClusterStatus {
         let st = self.state();
-        let nodes: BTreeMap<String, NodeInfo> = st
+        let mut nodes: BTreeMap<String, NodeInfo> = st
             .members
             .iter()
             .map(|(n, m)| {
@@ -177,6 +177,7 @@ impl Master {
                 (n.clone(), info)
             })
             .collect();
+        nodes.extend(Self::awaited_nodes(&st));
         ClusterStatus {
             scenario: st.run.as_ref().map(|r| r.scenario.clone()),
             running: st.run.as_ref().is_some_and(|r| r.active),
