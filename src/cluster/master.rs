@@ -315,9 +315,13 @@ impl Master {
             op,
         };
         let bytes = serde_json::to_vec(&ctl).map_err(|e| NodeError::Transport(e.to_string()))?;
-        let subject = self.inner.subjects.ctl(node);
-        let timeout = self.inner.cfg.request_timeout;
-        match self.inner.transport.request(subject, bytes, timeout).await {
+        let mut answer = self.request(node, bytes.clone()).await;
+        // A node that reconnects to another server is briefly unreachable: ask again (the
+        // same sequence number, so never performed twice) unless it is really gone.
+        if matches!(answer, Err(TransportError::NoResponders)) && !self.gone(node).await {
+            answer = self.request(node, bytes).await;
+        }
+        match answer {
             Ok(answer) => match serde_json::from_slice::<CtlReply>(&answer) {
                 Ok(Ok(done)) => Ok(done),
                 Ok(Err(reason)) => Err(NodeError::Refused(reason)),

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The bound on every wait (heartbeat timeouts are 5–6 s; CI is a busy 2-core machine).
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -114,15 +114,40 @@ impl Drop for Proc {
     }
 }
 
-/// A `nats-server` on a free loopback port.
+/// One `nats-server` of a [`Nats`].
+pub struct Server {
+    pub port: u16,
+    monitor: u16,
+    proc: Option<Proc>,
+}
+
+/// `nats-server`s on free loopback ports: one, or several routed into one NATS cluster.
 pub struct Nats {
+    /// Every server's URL, comma-separated (as `--cluster` takes them).
     pub url: String,
-    _proc: Proc,
+    pub servers: Vec<Server>,
+}
+
+fn wait_listening(port: u16) {
+    let deadline = Instant::now() + TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nats-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl Nats {
-    /// Starts it; panics with the install hint when `nats-server` is not installed.
+    /// One server; panics with the install hint when `nats-server` is not installed.
     pub fn start() -> Nats {
+        Nats::routed(1)
+    }
+
+    /// `n` servers with routes to each other (`--cluster`/`--routes`), each with its
+    /// monitoring port; returns once every route is up.
+    pub fn routed(n: usize) -> Nats {
         let installed = Command::new("nats-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -134,22 +159,80 @@ impl Nats {
             "nats-server is not on PATH: these tests need it (apt-get install -y nats-server; \
              .ci/run installs it)"
         );
-        let port = free_port();
-        let mut cmd = Command::new("nats-server");
-        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-        let proc = Proc::spawn(cmd);
+        let ports: Vec<(u16, u16, u16)> = (0..n)
+            .map(|_| (free_port(), free_port(), free_port()))
+            .collect();
+        let mut servers = Vec::new();
+        for (i, &(port, route, monitor)) in ports.iter().enumerate() {
+            let mut cmd = Command::new("nats-server");
+            cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+            cmd.args(["-m", &monitor.to_string()]);
+            if n > 1 {
+                let routes: Vec<String> = ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (_, r, _))| format!("nats://127.0.0.1:{r}"))
+                    .collect();
+                cmd.args(["--cluster_name", "amoc-test"]);
+                cmd.args(["--cluster", &format!("nats://127.0.0.1:{route}")]);
+                cmd.args(["--routes", &routes.join(",")]);
+            }
+            servers.push(Server {
+                port,
+                monitor,
+                proc: Some(Proc::spawn(cmd)),
+            });
+        }
+        for s in &servers {
+            wait_listening(s.port);
+            wait_listening(s.monitor);
+        }
+        let nats = Nats {
+            url: servers
+                .iter()
+                .map(|s| format!("nats://127.0.0.1:{}", s.port))
+                .collect::<Vec<_>>()
+                .join(","),
+            servers,
+        };
+        for i in 0..n {
+            let routes = |v: &Value| v["num_routes"].as_u64() == Some(n as u64 - 1);
+            nats.monitor_until(i, "/routez", routes);
+        }
+        nats
+    }
+
+    /// Waits until server `i`'s monitoring page `path` satisfies `f`; returns it.
+    pub fn monitor_until(&self, i: usize, path: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let addr: SocketAddr = ([127, 0, 0, 1], self.servers[i].monitor).into();
+        until(addr, path, f)
+    }
+
+    /// The index of the live server a client named `name` is connected to, once it is.
+    pub fn server_of(&self, name: &str) -> usize {
         let deadline = Instant::now() + TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nats-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        loop {
+            for (i, s) in self.servers.iter().enumerate() {
+                if s.proc.is_none() {
+                    continue;
+                }
+                let addr: SocketAddr = ([127, 0, 0, 1], s.monitor).into();
+                let (_, connz) = call(addr, "GET", "/connz", None);
+                let conns = connz["connections"].as_array().cloned().unwrap_or_default();
+                if conns.iter().any(|c| c["name"] == name) {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no server has a client {name:?}");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        Nats {
-            url: format!("nats://127.0.0.1:{port}"),
-            _proc: proc,
-        }
+    }
+
+    /// SIGKILLs server `i`.
+    pub fn kill(&mut self, i: usize) {
+        let proc = self.servers[i].proc.take().expect("a live server");
+        proc.signal("KILL");
     }
 }
 
@@ -174,6 +257,11 @@ pub struct MasterProc {
 
 /// Starts a master of `cluster` on `nats`; returns once its API listens.
 pub fn master(nats: &Nats, cluster: &str) -> MasterProc {
+    master_with(nats, cluster, &[])
+}
+
+/// [`master`] with extra environment variables (`AMOC_NODES`...).
+pub fn master_with(nats: &Nats, cluster: &str, env: &[(&str, &str)]) -> MasterProc {
     let args = [
         "serve",
         "--listen",
@@ -184,7 +272,9 @@ pub fn master(nats: &Nats, cluster: &str) -> MasterProc {
         "--cluster",
         &nats.url,
     ];
-    let mut proc = Proc::spawn(amoc(&args, cluster));
+    let mut cmd = amoc(&args, cluster);
+    cmd.envs(env.iter().copied());
+    let mut proc = Proc::spawn(cmd);
     proc.line("master of cluster");
     let target = proc.line("embedded target listening on ");
     let target = target.rsplit(' ').next().unwrap_or_default().to_owned();
@@ -211,6 +301,52 @@ pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
     let mut proc = Proc::spawn(amoc(&args, cluster));
     proc.line("joining");
     proc
+}
+
+/// A NATS server (or several), a master and workers that joined it.
+pub struct Cluster {
+    pub nats: Nats,
+    pub name: String,
+    pub m: MasterProc,
+    pub workers: Vec<Proc>,
+}
+
+impl Cluster {
+    /// Starts a master and the named workers of a cluster of its own on `nats`; returns once
+    /// every worker joined.
+    pub fn start(nats: Nats, test: &str, workers: &[&str]) -> Cluster {
+        let name = cluster_name(test);
+        let mut m = master(&nats, &name);
+        let mut procs = Vec::new();
+        for w in workers {
+            let mut p = worker(&nats, &name, w);
+            p.line("joined cluster");
+            m.proc.line(&format!("node {w} connected"));
+            procs.push(p);
+        }
+        Cluster {
+            nats,
+            name,
+            m,
+            workers: procs,
+        }
+    }
+
+    /// Starts a run of the `http` scenario against the master's target with `users` users
+    /// (20 requests/s each); the answer.
+    pub fn start_http(&self, users: u64) -> Value {
+        let start = json!({"scenario": "http", "users": users,
+            "settings": {"url": self.m.target, "user_rate": "infinity", "request_rate": 20}});
+        let (code, r) = call(self.m.api, "PATCH", "/execution/start", Some(start));
+        assert_eq!(code, 200, "{r}");
+        r
+    }
+
+    /// Adds `users` through the master; the answer.
+    pub fn add(&self, users: u64) -> (u16, Value) {
+        let add = json!({ "users": users });
+        call(self.m.api, "PATCH", "/execution/add_users", Some(add))
+    }
 }
 
 /// One HTTP/1.1 request to the API; the status code and the JSON body.
