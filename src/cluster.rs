@@ -11,6 +11,8 @@
 //! * [`liveness`]: heartbeat counting (master side) and the master lease (worker side).
 //! * [`shares`]: leasing a throttle's rate to nodes, Σ shares ≤ rate at every instant.
 //! * [`merge`]: results per node, and the cluster's user counts.
+//! * [`stats`]: a node's run statistics on the wire (lossless histograms), merged by the
+//!   master for its summary and reports.
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on
@@ -34,6 +36,7 @@ pub mod memory;
 pub mod merge;
 pub mod messages;
 pub mod shares;
+pub mod stats;
 mod status;
 pub mod transport;
 pub mod worker;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::admission::valid_name;
 use crate::config::{parse_value, ValueParseError};
 use crate::Value;
 
@@ -27,15 +28,6 @@ pub enum NodesError {
     /// A name with characters a node name cannot have.
     #[error("AMOC_NODES: {0:?} is not a valid node name (letters, digits and @._- only)")]
     BadName(String),
-}
-
-/// Whether `name` is a well-formed node name (as a NATS subject token needs it).
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@_-".contains(&b))
 }
 
 /// Parses `AMOC_NODES` (unset or empty: no node expected). Sorted, without duplicates.

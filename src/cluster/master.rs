@@ -33,6 +33,7 @@ use super::liveness::{Liveness, Verdict};
 use super::merge::{NodeError, NodeResults, NodeUsers};
 use super::messages::{Ctl, CtlReply, Done, Heartbeat, Hello, HelloReply, MasterHeartbeat};
 use super::messages::{NodeStatus, Op, RunSpec, Subjects};
+use super::stats::NodeStats;
 pub use super::status::{ClusterEvent, ClusterStatus, MasterError, NodeInfo, NodeState};
 use super::transport::{Incoming, Transport, TransportError};
 use super::{emit, new_instance_id, ClusterConfig, CONNECT_NODES, NODEDOWN};
@@ -63,6 +64,8 @@ struct State {
     run: Option<Run>,
     highest: u64,
     expected: Expected,
+    /// Each node's last statistics of the run (kept when it goes down).
+    stats: BTreeMap<String, NodeStats>,
 }
 
 #[derive(Debug)]

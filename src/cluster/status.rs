@@ -96,6 +96,8 @@ pub struct ClusterStatus {
     pub highest_user_id: u64,
     /// Users by state, summed over nodes.
     pub users: NodeUsers,
+    /// The run's settings, as last accepted by every node.
+    pub settings: Vec<(String, crate::Value)>,
     /// Every node ever admitted.
     pub nodes: BTreeMap<String, NodeInfo>,
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
-use amoc::telemetry::{AttachOptions, EventPattern};
+use amoc::telemetry::AttachOptions;
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -67,13 +67,12 @@ async fn serve_app(
     } else {
         None
     };
-    let metrics = MetricsStore::new();
+    let metrics = match &cluster {
+        Some(_) => MetricsStore::for_node(crate::api::MASTER_NODE),
+        None => MetricsStore::new(),
+    };
     let exporter = PrometheusMetrics::new(metrics.clone()).start();
-    let patterns = [
-        EventPattern::prefix(&["amoc"]),
-        EventPattern::prefix(&["amoc_actors"]),
-        EventPattern::prefix(&["telemetry", "handler", "dropped"]),
-    ];
+    let patterns = crate::prometheus::exported_events();
     app.telemetry()
         .attach_many(
             METRICS_HANDLER,
@@ -84,6 +83,9 @@ async fn serve_app(
         .await?;
     let (events, runs) = mpsc::unbounded_channel();
     let reports = LastReport::new();
+    if let Some((_, master)) = &cluster {
+        crate::cluster::report::follow(master.clone(), reports.clone());
+    }
     let mut api = ControlApi::builder(app.controller().clone())
         .scenarios_of(app)
         .metrics(metrics)

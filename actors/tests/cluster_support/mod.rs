@@ -278,18 +278,18 @@ pub fn master_with(nats: &Nats, cluster: &str, env: &[(&str, &str)]) -> MasterPr
     proc.line("master of cluster");
     let target = proc.line("embedded target listening on ");
     let target = target.rsplit(' ').next().unwrap_or_default().to_owned();
-    let api = proc.line("control API on http://");
-    let api = api["control API on http://".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("the API address");
+    let api = http_addr(&proc.line("control API on http://"));
     MasterProc { proc, api, target }
 }
 
 /// Starts worker `name` of `cluster` on `nats`; returns once it runs (not yet joined).
 pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
-    let args = [
+    worker_with(nats, cluster, name, &[])
+}
+
+/// [`worker`] with more arguments (`--metrics 127.0.0.1:0`...).
+pub fn worker_with(nats: &Nats, cluster: &str, name: &str, more: &[&str]) -> Proc {
+    let mut args = vec![
         "worker",
         "--name",
         name,
@@ -298,9 +298,29 @@ pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
         "--shards",
         "1",
     ];
+    args.extend_from_slice(more);
     let mut proc = Proc::spawn(amoc(&args, cluster));
     proc.line("joining");
     proc
+}
+
+/// The address in a line `... on http://ADDR/...` (or `... on http://ADDR ...`).
+pub fn http_addr(line: &str) -> SocketAddr {
+    let rest = &line[line.find("http://").expect("an http:// address") + "http://".len()..];
+    rest.split(['/', ' '])
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
+/// The sum of the samples of Prometheus series `name` with label `label` (`node="w1"`) in a
+/// text exposition.
+pub fn series_sum(text: &str, name: &str, label: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
 }
 
 /// A NATS server (or several), a master and workers that joined it.
@@ -374,12 +394,7 @@ pub fn until(api: SocketAddr, path: &str, f: impl Fn(&Value) -> bool) -> Value {
 /// The value of the Prometheus counter `amoc_events_total{event="EVENT"}` (0 if absent).
 pub fn events_total(api: SocketAddr, event: &str) -> u64 {
     let (_, text) = call_text(api, "GET", "/metrics", None);
-    let label = format!("event=\"{event}\"");
-    text.lines()
-        .filter(|l| l.starts_with("amoc_events_total{") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
+    series_sum(&text, "amoc_events_total", &format!("event=\"{event}\""))
 }
 
 /// One HTTP/1.1 request to the API; the status code and the body as text.
