@@ -265,7 +265,8 @@ fn nodedown_ms(b: &mut Bench, signal: &str, why: &str) -> anyhow::Result<u128> {
     if !ok {
         bail!("kill -{signal} failed");
     }
-    b.master.line(&format!("node {name} down: {why}"), b.limit)?;
+    b.master
+        .line(&format!("node {name} down: {why}"), b.limit)?;
     Ok(sent.elapsed().as_millis())
 }
 

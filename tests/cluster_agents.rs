@@ -65,8 +65,12 @@ async fn worker(hub: &Hub, name: &str, fingerprint: Fingerprint) -> Node {
 }
 
 async fn master(hub: &Hub, telemetry: &App, name: &str) -> Master {
+    master_with(hub, telemetry, name, cfg()).await
+}
+
+async fn master_with(hub: &Hub, telemetry: &App, name: &str, cfg: ClusterConfig) -> Master {
     let t = Arc::new(hub.endpoint(name));
-    Master::start(t, cfg(), fp(), telemetry.telemetry().clone())
+    Master::start(t, cfg, fp(), telemetry.telemetry().clone())
         .await
         .unwrap()
 }
@@ -370,10 +374,7 @@ async fn a_killed_worker_is_found_by_the_next_ping() {
         missed_heartbeats: 1000,
         ..cfg()
     };
-    let t = Arc::new(hub.endpoint("m1"));
-    let m = Master::start(t, cfg, fp(), host.telemetry().clone())
-        .await
-        .unwrap();
+    let m = master_with(&hub, &host, "m1", cfg).await;
     let mut events = m.events();
     let (w1, w2) = (
         worker(&hub, "w1", fp()).await,
@@ -408,10 +409,7 @@ async fn an_expected_node_that_never_joins_fails_to_connect_and_may_join_later()
         connect_timeout: Duration::from_millis(300),
         ..cfg()
     };
-    let t = Arc::new(hub.endpoint("m1"));
-    let m = Master::start(t, cfg, fp(), host.telemetry().clone())
-        .await
-        .unwrap();
+    let m = master_with(&hub, &host, "m1", cfg).await;
     let mut events = m.events();
     assert_eq!(m.status().nodes["w2"].state, NodeState::Connecting);
     let w1 = worker(&hub, "w1", fp()).await;

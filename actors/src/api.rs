@@ -25,6 +25,7 @@ mod last_report;
 pub(crate) mod metrics;
 mod nodes;
 mod openapi;
+mod operations;
 mod routes;
 mod tls;
 

@@ -78,7 +78,8 @@ fn to_json<T: Serialize>(v: T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn no_targets(nodes: Option<Vec<String>>) -> Result<(), Refused> {
+/// Refuses `nodes` in a body: a master's operations go to every up worker.
+pub(super) fn no_targets(nodes: Option<&[String]>) -> Result<(), Refused> {
     match nodes {
         None => Ok(()),
         Some(_) => Err(Refused::new(
@@ -115,12 +116,7 @@ fn block_json(block: Option<amoc::cluster::IdBlock>) -> Value {
     block.map_or(Value::from("skipped"), to_json)
 }
 
-pub(super) async fn add_users(
-    master: &Master,
-    users: u64,
-    nodes: Option<Vec<String>>,
-) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
+pub(super) async fn add_users(master: &Master, users: u64) -> Result<HttpResponse, Refused> {
     let added = master.add_users(users).await.map_err(refused)?;
     reply(added, block_json)
 }
@@ -129,9 +125,7 @@ pub(super) async fn remove_users(
     master: &Master,
     users: u64,
     force: bool,
-    nodes: Option<Vec<String>>,
 ) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
     let removed = master.remove_users(users, force).await.map_err(refused)?;
     reply(removed, |n| json!({ "removed": n }))
 }
@@ -139,9 +133,7 @@ pub(super) async fn remove_users(
 pub(super) async fn update_settings(
     master: &Master,
     settings: Map<String, Value>,
-    nodes: Option<Vec<String>>,
 ) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
     let settings = settings.into_iter().collect();
     let updated = master.update_settings(settings).await.map_err(refused)?;
     reply(updated, |()| Value::from("updated"))

@@ -128,15 +128,60 @@ pub struct Nats {
     pub servers: Vec<Server>,
 }
 
-fn wait_listening(port: u16) {
+/// Whether `port` listens before `proc` exits (a port taken meanwhile makes it exit).
+fn listens(proc: &mut Proc, port: u16) -> bool {
     let deadline = Instant::now() + TIMEOUT;
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nats-server did not listen on {port}"
-        );
+        if !proc.alive() || Instant::now() > deadline {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
+    true
+}
+
+/// Servers on fresh ports, all listening (a few tries: a free port may be taken before the
+/// server binds it).
+fn spawn_servers(n: usize) -> Vec<Server> {
+    for _ in 0..5 {
+        let mut ports: Vec<u16> = (0..3 * n).map(|_| free_port()).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() < 3 * n {
+            continue;
+        }
+        let (clients, rest) = ports.split_at(n);
+        let (routes, monitors) = rest.split_at(n);
+        let mut servers = Vec::new();
+        for i in 0..n {
+            let mut cmd = Command::new("nats-server");
+            cmd.args(["-a", "127.0.0.1", "-p", &clients[i].to_string()]);
+            cmd.args(["-m", &monitors[i].to_string()]);
+            if n > 1 {
+                let others: Vec<String> = (0..n)
+                    .filter(|j| *j != i)
+                    .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
+                    .collect();
+                cmd.args(["--cluster_name", "amoc-test"]);
+                cmd.args(["--cluster", &format!("nats://127.0.0.1:{}", routes[i])]);
+                cmd.args(["--routes", &others.join(",")]);
+            }
+            servers.push(Server {
+                port: clients[i],
+                monitor: monitors[i],
+                proc: Some(Proc::spawn(cmd)),
+            });
+        }
+        let all = servers.iter_mut().all(|s| {
+            let (port, monitor) = (s.port, s.monitor);
+            let p = s.proc.as_mut().expect("just spawned");
+            listens(p, port) && listens(p, monitor)
+        });
+        if all {
+            return servers;
+        }
+    }
+    panic!("nats-server did not start on free ports in 5 tries");
 }
 
 impl Nats {
@@ -159,35 +204,7 @@ impl Nats {
             "nats-server is not on PATH: these tests need it (apt-get install -y nats-server; \
              .ci/run installs it)"
         );
-        let ports: Vec<(u16, u16, u16)> = (0..n)
-            .map(|_| (free_port(), free_port(), free_port()))
-            .collect();
-        let mut servers = Vec::new();
-        for (i, &(port, route, monitor)) in ports.iter().enumerate() {
-            let mut cmd = Command::new("nats-server");
-            cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-            cmd.args(["-m", &monitor.to_string()]);
-            if n > 1 {
-                let routes: Vec<String> = ports
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, (_, r, _))| format!("nats://127.0.0.1:{r}"))
-                    .collect();
-                cmd.args(["--cluster_name", "amoc-test"]);
-                cmd.args(["--cluster", &format!("nats://127.0.0.1:{route}")]);
-                cmd.args(["--routes", &routes.join(",")]);
-            }
-            servers.push(Server {
-                port,
-                monitor,
-                proc: Some(Proc::spawn(cmd)),
-            });
-        }
-        for s in &servers {
-            wait_listening(s.port);
-            wait_listening(s.monitor);
-        }
+        let servers = spawn_servers(n);
         let nats = Nats {
             url: servers
                 .iter()
