@@ -86,8 +86,9 @@ async fn step(
         return Some(run);
     }
     let report = report(&run, s, &now);
+    // Offered before it is printed: who reads the summary finds the report.
+    reports.set(report.clone());
     print!("{}", summary(&report, 0));
-    reports.set(report);
     None
 }
 
