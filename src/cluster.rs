@@ -6,9 +6,13 @@
 //! * [`ids`]: an add of n users gives each up worker, in name order, one contiguous block of
 //!   `remaining ÷ remaining_workers` ids; removal splits the count the same way.
 //! * [`admission`]: a worker joins when its build [`Fingerprint`] matches and its name is free.
+//! * [`expected`]: the workers named in `AMOC_NODES`, reported `failed_to_connect` when they
+//!   do not join in time.
 //! * [`liveness`]: heartbeat counting (master side) and the master lease (worker side).
 //! * [`shares`]: leasing a throttle's rate to nodes, Σ shares ≤ rate at every instant.
 //! * [`merge`]: results per node, and the cluster's user counts.
+//! * [`stats`]: a node's run statistics on the wire (lossless histograms), merged by the
+//!   master for its summary and reports.
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on
@@ -24,6 +28,7 @@
 //! and `state`.
 
 pub mod admission;
+pub mod expected;
 pub mod ids;
 pub mod liveness;
 pub mod master;
@@ -31,6 +36,7 @@ pub mod memory;
 pub mod merge;
 pub mod messages;
 pub mod shares;
+pub mod stats;
 mod status;
 pub mod transport;
 pub mod worker;
@@ -68,6 +74,15 @@ pub struct ClusterConfig {
     pub lease: Duration,
     /// How long the master waits for a worker's answer (default 5 s).
     pub request_timeout: Duration,
+    /// How often the master pings each up worker (default 250 ms): a killed worker's
+    /// subscription is gone at once, so the ping fails with no-responders and the worker is
+    /// marked down within this period, long before its heartbeats are missed.
+    pub ping: Duration,
+    /// The workers the master expects (`AMOC_NODES`, see [`expected`]).
+    pub nodes: Vec<String>,
+    /// How long an expected worker may take to join before it is reported
+    /// `failed_to_connect` (default 30 s).
+    pub connect_timeout: Duration,
 }
 
 /// The cluster name used when `AMOC_CLUSTER` is not set.
@@ -82,6 +97,9 @@ impl ClusterConfig {
             missed_heartbeats: 5,
             lease: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
+            ping: Duration::from_millis(250),
+            nodes: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
         }
     }
 }

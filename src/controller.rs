@@ -4,7 +4,8 @@
 //! States ([`StatusKind`]): `Idle` → `Running` (start succeeded) → `Terminating` (stop with
 //! users still alive) → `Finished`; a failed start goes to `Error`. From `Finished` and
 //! `Error` a new run can start without restarting anything; `reset` returns to `Idle` from
-//! anywhere.
+//! anywhere but `Disabled` (a cluster master's controller, which runs no users: see
+//! [`Controller::disable`]).
 //!
 //! Guarantees:
 //! * Control calls are handled one at a time, in arrival order, by one task; a call made in
@@ -58,6 +59,9 @@ pub enum StatusKind {
     Finished,
     /// The last start failed.
     Error,
+    /// This node runs no users: a cluster master (SPEC 9). Every run operation is refused
+    /// with `InvalidStatus(Disabled)`; `reset` keeps it.
+    Disabled,
 }
 
 impl std::fmt::Display for StatusKind {
@@ -68,6 +72,7 @@ impl std::fmt::Display for StatusKind {
             StatusKind::Terminating => "terminating",
             StatusKind::Finished => "finished",
             StatusKind::Error => "error",
+            StatusKind::Disabled => "disabled",
         })
     }
 }
@@ -301,6 +306,12 @@ impl Controller {
     /// Ends any run, stops every throttle and coordinator, clears the configuration: `Idle`.
     pub async fn reset(&self) -> Result<(), ControllerError> {
         self.call(|reply| Request::Reset { reply }).await
+    }
+
+    /// Disables the controller for good (a cluster master runs no users): from then on every
+    /// run operation returns `InvalidStatus(Disabled)`. Refused while a run is going on.
+    pub async fn disable(&self) -> Result<(), ControllerError> {
+        self.call(|reply| Request::Disable { reply }).await?
     }
 
     /// Ends any run (as `stop_scenario`, waiting for `Finished`) and stops the controller.

@@ -245,6 +245,30 @@ impl Snapshot {
         }
     }
 
+    /// A snapshot taken now of these per-name statistics and counters (as another node sent
+    /// them); the total is their sum.
+    pub fn from_parts(
+        names: impl IntoIterator<Item = (String, RequestStats)>,
+        counters: impl IntoIterator<Item = (String, u64)>,
+    ) -> Snapshot {
+        let mut names: Vec<(Box<str>, RequestStats)> =
+            names.into_iter().map(|(n, s)| (n.into(), s)).collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut counters: Vec<(Box<str>, u64)> =
+            counters.into_iter().map(|(n, v)| (n.into(), v)).collect();
+        counters.sort();
+        let mut total = RequestStats::new();
+        for (_, s) in &names {
+            total.merge(s);
+        }
+        Snapshot {
+            at: Instant::now(),
+            total,
+            names,
+            counters,
+        }
+    }
+
     /// Adds `other` (another node's or another run's statistics) to this one.
     pub fn merge(&mut self, other: &Snapshot) {
         self.total.merge(&other.total);

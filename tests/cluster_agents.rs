@@ -14,8 +14,8 @@ use std::time::Duration;
 use amoc::app::App;
 use amoc::cluster::memory::Hub;
 use amoc::cluster::{
-    ClusterConfig, ClusterEvent, Fingerprint, IdBlock, Master, MasterError, NodeError, Refusal,
-    Worker, WorkerState,
+    ClusterConfig, ClusterEvent, Fingerprint, IdBlock, Master, MasterError, NodeError, NodeState,
+    Refusal, Worker, WorkerState,
 };
 use amoc::controller::StatusKind;
 use common::app::{builder, infinity, status_is, users_until};
@@ -29,6 +29,9 @@ fn cfg() -> ClusterConfig {
         missed_heartbeats: 10,
         lease: Duration::from_millis(500),
         request_timeout: Duration::from_secs(3),
+        // Pings would find a disconnected node before the adds these tests make to it;
+        // `a_killed_worker_is_found_by_the_next_ping` sets its own.
+        ping: Duration::from_secs(3600),
         ..ClusterConfig::new("test")
     }
 }
@@ -62,8 +65,12 @@ async fn worker(hub: &Hub, name: &str, fingerprint: Fingerprint) -> Node {
 }
 
 async fn master(hub: &Hub, telemetry: &App, name: &str) -> Master {
+    master_with(hub, telemetry, name, cfg()).await
+}
+
+async fn master_with(hub: &Hub, telemetry: &App, name: &str, cfg: ClusterConfig) -> Master {
     let t = Arc::new(hub.endpoint(name));
-    Master::start(t, cfg(), fp(), telemetry.telemetry().clone())
+    Master::start(t, cfg, fp(), telemetry.telemetry().clone())
         .await
         .unwrap()
 }
@@ -355,5 +362,75 @@ async fn workers_obey_only_their_master_and_perform_a_repeated_request_once() {
     assert_eq!(w1.app.controller().status().users.running, 2);
     m.shutdown();
     shutdown(vec![w1]).await;
+    host.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_killed_worker_is_found_by_the_next_ping() {
+    let hub = Hub::new();
+    let host = builder().start().await.unwrap();
+    let cfg = ClusterConfig {
+        ping: Duration::from_millis(20),
+        missed_heartbeats: 1000,
+        ..cfg()
+    };
+    let m = master_with(&hub, &host, "m1", cfg).await;
+    let mut events = m.events();
+    let (w1, w2) = (
+        worker(&hub, "w1", fp()).await,
+        worker(&hub, "w2", fp()).await,
+    );
+    for w in [&w1, &w2] {
+        state_is(w, member).await;
+    }
+    // Gone from the messaging engine: no heartbeat count (1000 periods) could find it in
+    // time; the next ping's no-responders does.
+    hub.disconnect("w2");
+    let down = next_event(&mut events, |e| matches!(e, ClusterEvent::Down { .. })).await;
+    assert_eq!(
+        down,
+        ClusterEvent::Down {
+            node: "w2".into(),
+            reason: "no responders".into()
+        }
+    );
+    assert_eq!(m.status().nodes["w1"].state, NodeState::Up);
+    m.shutdown();
+    shutdown(vec![w1, w2]).await;
+    host.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn an_expected_node_that_never_joins_fails_to_connect_and_may_join_later() {
+    let hub = Hub::new();
+    let host = builder().start().await.unwrap();
+    let cfg = ClusterConfig {
+        nodes: vec!["w1".into(), "w2".into()],
+        connect_timeout: Duration::from_millis(300),
+        ..cfg()
+    };
+    let m = master_with(&hub, &host, "m1", cfg).await;
+    let mut events = m.events();
+    assert_eq!(m.status().nodes["w2"].state, NodeState::Connecting);
+    let w1 = worker(&hub, "w1", fp()).await;
+    state_is(&w1, member).await;
+    let failed = next_event(&mut events, |e| {
+        matches!(e, ClusterEvent::FailedToConnect { .. })
+    })
+    .await;
+    assert_eq!(failed, ClusterEvent::FailedToConnect { node: "w2".into() });
+    let s = m.status();
+    assert_eq!(s.nodes["w1"].state, NodeState::Up);
+    assert_eq!(s.nodes["w2"].state, NodeState::FailedToConnect);
+    // Late is still welcome: it joins as any worker does.
+    let w2 = worker(&hub, "w2", fp()).await;
+    next_event(
+        &mut events,
+        |e| matches!(e, ClusterEvent::Connected { node, .. } if node == "w2"),
+    )
+    .await;
+    assert_eq!(m.status().nodes["w2"].state, NodeState::Up);
+    m.shutdown();
+    shutdown(vec![w1, w2]).await;
     host.shutdown().await;
 }

@@ -22,9 +22,10 @@ pub mod access;
 mod body;
 mod handlers;
 mod last_report;
-mod metrics;
+pub(crate) mod metrics;
 mod nodes;
 mod openapi;
+mod operations;
 mod routes;
 mod tls;
 
@@ -48,6 +49,9 @@ pub const BODY_LIMIT: usize = 8 * 1024;
 
 /// The name `GET /nodes` and `nodes` fields use for this node until the cluster exists.
 pub const LOCAL_NODE: &str = "local";
+
+/// The `node` label of a cluster master's metrics.
+pub const MASTER_NODE: &str = "master";
 
 /// A scenario the API lists: its name, a line of documentation and its parameters.
 #[derive(Debug, Clone)]
@@ -227,7 +231,10 @@ impl ControlApiBuilder {
         let exposure = policy.exposure();
         let tls = self.tls.take();
         let state = web::Data::from(Arc::new(handlers::State {
-            controller_metrics: metrics::controller_registry(self.controller.clone()),
+            controller_metrics: metrics::controller_registry(
+                self.controller.clone(),
+                self.cluster.as_ref().map(|_| MASTER_NODE),
+            ),
             controller: self.controller,
             scenarios: self.scenarios,
             metrics: self.metrics,

@@ -6,7 +6,9 @@
 //! queued behind user actors; the rest of the process talks to them through cheap handles.
 
 pub(crate) mod master;
+mod metrics;
 mod nats;
+pub(crate) mod report;
 pub(crate) mod worker;
 
 use std::future::Future;

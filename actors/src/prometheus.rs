@@ -2,7 +2,9 @@
 //! label escaping, OpenMetrics text) and scraped from the control API's `GET /metrics`.
 //!
 //! Attach [`PrometheusMetrics`] to the events to export (`[amoc]`, `[amoc_actors]` and
-//! `[telemetry]` in `amoc serve`). Series (SPEC section 10):
+//! `[telemetry]` in `amoc serve`). In a cluster every node's series carry its name as the
+//! label `node` ([`MetricsStore::for_node`]; `master` on the master). Series (SPEC section
+//! 10):
 //!
 //! | series | from |
 //! | --- | --- |
@@ -78,6 +80,29 @@ pub fn to_text_format(openmetrics: &str) -> String {
     out
 }
 
+/// The `node` label of a cluster node's series.
+pub(crate) fn node_label(
+    name: &str,
+) -> impl Iterator<
+    Item = (
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    ),
+> {
+    std::iter::once(("node".into(), name.to_owned().into()))
+}
+
+/// The events `amoc serve` and `amoc worker` export: `[amoc]`, `[amoc_actors]` and the
+/// telemetry's own drops.
+pub(crate) fn exported_events() -> [amoc::telemetry::EventPattern; 3] {
+    use amoc::telemetry::EventPattern;
+    [
+        EventPattern::prefix(&["amoc"]),
+        EventPattern::prefix(&["amoc_actors"]),
+        EventPattern::prefix(&["telemetry", "handler", "dropped"]),
+    ]
+}
+
 /// The metrics a [`PrometheusMetrics`] handler records; cheap to clone, shared.
 #[derive(Debug, Clone)]
 pub struct MetricsStore(Arc<Store>);
@@ -97,7 +122,16 @@ impl Default for MetricsStore {
 impl MetricsStore {
     /// An empty store.
     pub fn new() -> Self {
-        let mut registry = Registry::default();
+        Self::with_registry(Registry::default())
+    }
+
+    /// An empty store whose every series carries the label `node="NAME"` (a cluster node's:
+    /// the series of several nodes can then be summed or told apart).
+    pub fn for_node(name: &str) -> Self {
+        Self::with_registry(Registry::with_labels(node_label(name)))
+    }
+
+    fn with_registry(mut registry: Registry) -> Self {
         let families = Families::register(&mut registry);
         Self(Arc::new(Store { registry, families }))
     }

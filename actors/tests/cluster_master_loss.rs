@@ -4,32 +4,23 @@
 
 mod cluster_support;
 
-use cluster_support::{call, cluster_name, master, worker, Nats};
+use cluster_support::{call, master, Cluster, Nats};
 use serde_json::json;
 
 #[test]
 fn workers_outlive_a_killed_master_and_serve_the_next_one() {
-    let nats = Nats::start();
-    let cluster = cluster_name("master-loss");
-    let m = master(&nats, &cluster);
-    let mut w1 = worker(&nats, &cluster, "w1");
-    let mut w2 = worker(&nats, &cluster, "w2");
-    w1.line("joined cluster");
-    w2.line("joined cluster");
-    let start = json!({"scenario": "http", "users": 4,
-        "settings": {"url": m.target, "user_rate": "infinity", "request_rate": 20}});
-    let (code, r) = call(m.api, "PATCH", "/execution/start", Some(start));
-    assert_eq!(code, 200, "{r}");
+    let mut c = Cluster::start(Nats::start(), "master-loss", &["w1", "w2"]);
+    c.start_http(4);
 
-    m.proc.signal("KILL");
-    for w in [&mut w1, &mut w2] {
+    c.m.proc.signal("KILL");
+    for w in &mut c.workers {
         w.line("master lost");
         w.line("run stopped: 0 users live");
         assert!(w.alive(), "a worker stays up without a master");
     }
 
     // The embedded target died with the master: the next run gets a new one.
-    let mut m2 = master(&nats, &cluster);
+    let mut m2 = master(&c.nats, &c.name);
     m2.proc.line("node w1 connected");
     m2.proc.line("node w2 connected");
     let start = json!({"scenario": "http", "users": 2,

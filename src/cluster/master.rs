@@ -10,6 +10,9 @@
 //! * A worker silent for `missed_heartbeats` periods, or answering a request with
 //!   no-responders, is marked down once: `[amoc, cluster, nodedown]` is emitted, its live
 //!   users count as killed, later adds skip it. The same name may join again (a rejoin).
+//!   Every up worker is pinged each `ping` period, so a killed one is found within it.
+//! * A worker named in `AMOC_NODES` (`cfg.nodes`) that has not joined after
+//!   `connect_timeout` is reported `failed_to_connect` once.
 //!
 //! Shutdown: [`Master::shutdown`] stops the heartbeats and the listeners; workers then see
 //! their master lost after their lease.
@@ -21,13 +24,16 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
 use super::admission::{self, Admission, Fingerprint, MemberView};
+use super::expected::{Awaited, Expected};
 use super::ids::{split_add, split_count, IdBlock};
 use super::liveness::{Liveness, Verdict};
 use super::merge::{NodeError, NodeResults, NodeUsers};
 use super::messages::{Ctl, CtlReply, Done, Heartbeat, Hello, HelloReply, MasterHeartbeat};
 use super::messages::{NodeStatus, Op, RunSpec, Subjects};
+use super::stats::NodeStats;
 pub use super::status::{ClusterEvent, ClusterStatus, MasterError, NodeInfo, NodeState};
 use super::transport::{Incoming, Transport, TransportError};
 use super::{emit, new_instance_id, ClusterConfig, CONNECT_NODES, NODEDOWN};
@@ -35,6 +41,7 @@ use crate::telemetry::Telemetry;
 use crate::Value;
 
 mod ops;
+mod probe;
 
 #[derive(Debug)]
 struct Member {
@@ -56,6 +63,9 @@ struct State {
     members: BTreeMap<String, Member>,
     run: Option<Run>,
     highest: u64,
+    expected: Expected,
+    /// Each node's last statistics of the run (kept when it goes down).
+    stats: BTreeMap<String, NodeStats>,
 }
 
 #[derive(Debug)]
@@ -106,6 +116,7 @@ impl Master {
         drop(others);
         let hellos = transport.subscribe(subjects.hello()).await?;
         let heartbeats = transport.subscribe(subjects.heartbeats()).await?;
+        let expected = Expected::new(cfg.nodes.clone(), Instant::now(), cfg.connect_timeout);
         let inner = Arc::new(Inner {
             transport,
             cfg,
@@ -113,7 +124,10 @@ impl Master {
             instance: new_instance_id(),
             fingerprint,
             telemetry,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                expected,
+                ..State::default()
+            }),
             ops: tokio::sync::Mutex::new(()),
             seq: AtomicU64::new(0),
             events: broadcast::channel(256).0,
@@ -147,12 +161,14 @@ impl Master {
     async fn serve(self, mut hellos: super::Inbox, mut heartbeats: super::Inbox) {
         let mut stop = self.inner.stop.subscribe();
         let mut tick = tokio::time::interval(self.inner.cfg.heartbeat);
+        let mut ping = tokio::time::interval(self.inner.cfg.ping);
         loop {
             tokio::select! {
                 () = super::stopped(&mut stop) => return,
                 Some(m) = hellos.next() => self.on_hello(m).await,
                 Some(m) = heartbeats.next() => self.on_heartbeat(&m),
                 _ = tick.tick() => self.on_tick().await,
+                _ = ping.tick() => self.ping_all(),
             }
         }
     }
@@ -249,6 +265,7 @@ impl Master {
         for node in lost {
             self.mark_down(&node, &format!("silent for {missed} heartbeats"));
         }
+        self.check_expected();
     }
 
     async fn send(&self, subject: String, body: &impl Serialize) {
@@ -301,9 +318,13 @@ impl Master {
             op,
         };
         let bytes = serde_json::to_vec(&ctl).map_err(|e| NodeError::Transport(e.to_string()))?;
-        let subject = self.inner.subjects.ctl(node);
-        let timeout = self.inner.cfg.request_timeout;
-        match self.inner.transport.request(subject, bytes, timeout).await {
+        let mut answer = self.request(node, bytes.clone()).await;
+        // A node that reconnects to another server is briefly unreachable: ask again (the
+        // same sequence number, so never performed twice) unless it is really gone.
+        if matches!(answer, Err(TransportError::NoResponders)) && !self.gone(node).await {
+            answer = self.request(node, bytes).await;
+        }
+        match answer {
             Ok(answer) => match serde_json::from_slice::<CtlReply>(&answer) {
                 Ok(Ok(done)) => Ok(done),
                 Ok(Err(reason)) => Err(NodeError::Refused(reason)),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::admission::{Fingerprint, Refusal};
 use super::ids::IdBlock;
 use super::merge::NodeUsers;
+use super::stats::NodeStats;
 use crate::Value;
 
 /// The subjects of cluster `name`.
@@ -115,6 +116,10 @@ pub enum Op {
     StopScenario,
     /// Report the node's status.
     Status,
+    /// Answer at once (the master's liveness probe: no-responders means the node is gone).
+    Ping,
+    /// Send the run's statistics so far.
+    Stats,
 }
 
 /// A control request: the operation, fenced by the master's instance id and numbered.
@@ -157,6 +162,8 @@ pub enum Done {
     Stopped(String),
     /// The status.
     Status(NodeStatus),
+    /// The run's statistics so far.
+    Stats(NodeStats),
 }
 
 /// A worker's answer to a [`Ctl`]: what it did, or why it refused.

@@ -37,6 +37,10 @@ pub enum NodeState {
     Up,
     /// Lost: silent, or gone from the messaging engine.
     Down,
+    /// Expected (`AMOC_NODES`), not joined yet, within the connect timeout.
+    Connecting,
+    /// Expected (`AMOC_NODES`), not joined within the connect timeout.
+    FailedToConnect,
 }
 
 /// What the master knows of one node.
@@ -67,6 +71,11 @@ pub enum ClusterEvent {
         /// Why.
         reason: String,
     },
+    /// An expected worker did not join within the connect timeout.
+    FailedToConnect {
+        /// Its name.
+        node: String,
+    },
     /// A worker was refused.
     Refused {
         /// The name it gave.
@@ -87,6 +96,8 @@ pub struct ClusterStatus {
     pub highest_user_id: u64,
     /// Users by state, summed over nodes.
     pub users: NodeUsers,
+    /// The run's settings, as last accepted by every node.
+    pub settings: Vec<(String, crate::Value)>,
     /// Every node ever admitted.
     pub nodes: BTreeMap<String, NodeInfo>,
 }

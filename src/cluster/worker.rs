@@ -27,6 +27,7 @@ use super::liveness::Lease;
 use super::merge::NodeUsers;
 use super::messages::{Ctl, CtlReply, Done, Heartbeat, Hello, HelloReply, MasterHeartbeat};
 use super::messages::{NodeStatus, Op, RunSpec, Subjects};
+use super::stats::NodeStats;
 use super::transport::{Inbox, Incoming, Transport, TransportError};
 use super::{emit, new_instance_id, ClusterConfig, MASTER_NODE_DOWN};
 use crate::controller::{Controller, ControllerError, StatusKind, StopOutcome};
@@ -287,6 +288,9 @@ impl Agent {
             let Some(reply_to) = m.reply else { continue };
             let answer = match serde_json::from_slice::<Ctl>(&m.payload) {
                 Err(e) => encode(&Err(format!("malformed request: {e}"))),
+                // Read-only: answered to any master, never cached.
+                Ok(Ctl { op: Op::Ping, .. }) => encode(&Ok(Done::Ok)),
+                Ok(Ctl { op: Op::Stats, .. }) => encode(&Ok(self.stats())),
                 Ok(ctl) => {
                     let current = self.state.borrow().master().map(str::to_owned);
                     match &cache {
@@ -308,6 +312,12 @@ impl Agent {
                 tracing::warn!("cluster: cannot answer: {e}");
             }
         }
+    }
+
+    /// The current run's statistics (none before a run).
+    fn stats(&self) -> Done {
+        let snapshot = crate::metrics::RunStats::current(&self.telemetry).map(|s| s.snapshot());
+        Done::Stats(snapshot.as_ref().map(NodeStats::of).unwrap_or_default())
     }
 
     async fn perform(&self, op: Op) -> CtlReply {
@@ -332,6 +342,8 @@ impl Agent {
                 })
             }),
             Op::Status => Ok(Done::Status(node_status(c))),
+            Op::Ping => Ok(Done::Ok),
+            Op::Stats => Ok(self.stats()),
         };
         r.map_err(|e| e.to_string())
     }

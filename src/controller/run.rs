@@ -51,6 +51,10 @@ pub(crate) enum Request {
     Reset {
         reply: oneshot::Sender<()>,
     },
+    /// For good: a cluster master runs no users.
+    Disable {
+        reply: Reply<()>,
+    },
     /// App shutdown: end the run, then stop serving.
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -165,6 +169,9 @@ impl ControllerLoop {
             Request::Reset { reply } => {
                 self.reset().await;
                 let _ = reply.send(());
+            }
+            Request::Disable { reply } => {
+                let _ = reply.send(self.disable());
             }
             Request::Shutdown { reply } => {
                 self.shutdown().await;
@@ -392,7 +399,23 @@ impl ControllerLoop {
         }
     }
 
+    /// `Disabled` from any state without a run going on.
+    fn disable(&mut self) -> Result<(), ControllerError> {
+        let kind = self.kind();
+        if matches!(kind, StatusKind::Running | StatusKind::Terminating) {
+            return Err(ControllerError::InvalidStatus(kind));
+        }
+        self.shared.update(|r| {
+            *r = super::Record::idle();
+            r.kind = StatusKind::Disabled;
+        });
+        Ok(())
+    }
+
     async fn reset(&mut self) {
+        if self.kind() == StatusKind::Disabled {
+            return;
+        }
         if self.kind() == StatusKind::Running {
             let _ = self.stop().await;
         }

@@ -87,6 +87,15 @@ impl ErrorCounts {
         self.0.iter().sum()
     }
 
+    /// The counts of every class, in [`ErrorClass::ALL`] order (as [`Self::iter`] gives them).
+    pub fn from_counts(counts: [u64; 6]) -> Self {
+        let mut out = Self::default();
+        for (c, n) in ErrorClass::ALL.iter().zip(counts) {
+            out.0[c.index()] = n;
+        }
+        out
+    }
+
     pub(super) fn add(&mut self, class: ErrorClass) {
         self.0[class.index()] += 1;
     }

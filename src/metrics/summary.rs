@@ -119,6 +119,26 @@ impl RequestStats {
         }
     }
 
+    /// Statistics from their parts (as another node sent them): the histograms are in
+    /// microseconds, as [`Self::latency_histogram`], [`Self::failed_histogram`] and
+    /// [`Self::corrected_histogram`] give them.
+    pub fn from_parts(
+        count: u64,
+        classes: StatusClasses,
+        errors_by_class: ErrorCounts,
+        histograms: [Histogram<u64>; 3],
+    ) -> Self {
+        let [latency_us, failed_us, corrected_us] = histograms;
+        Self {
+            count,
+            classes,
+            errors_by_class,
+            latency_us,
+            failed_us,
+            corrected_us,
+        }
+    }
+
     /// Records one request that was not paced (corrected latency = service time).
     #[inline]
     pub fn record(&mut self, outcome: Outcome, latency: Duration) {

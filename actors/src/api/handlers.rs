@@ -94,14 +94,16 @@ fn code_of(e: &ControllerError) -> StatusCode {
     }
 }
 
-fn answer<T: Serialize>(result: Result<T, ControllerError>) -> Result<HttpResponse, Refused> {
+pub(super) fn answer<T: Serialize>(
+    result: Result<T, ControllerError>,
+) -> Result<HttpResponse, Refused> {
     match result {
         Ok(body) => Ok(HttpResponse::Ok().json(body)),
         Err(e) => Err(Refused::new(code_of(&e), e.to_string())),
     }
 }
 
-fn settings_of(map: Map<String, Value>) -> Vec<(String, Value)> {
+pub(super) fn settings_of(map: Map<String, Value>) -> Vec<(String, Value)> {
     map.into_iter().collect()
 }
 
@@ -131,7 +133,8 @@ pub(super) fn env_vars(state: &State) -> Map<String, Value> {
 
 pub(super) async fn status(state: web::Data<State>) -> HttpResponse {
     if let Some(master) = &state.cluster {
-        return super::nodes::status(master, env_vars(&state));
+        let local = state.controller.status().kind;
+        return super::nodes::status(master, local, env_vars(&state));
     }
     let s = state.controller.status();
     // No run, no counters: after a reset the last run's users are not this state's.
@@ -179,7 +182,7 @@ pub(super) async fn status_of_node(
 }
 
 /// Refuses names of nodes other than this one (400 malformed, 404 unknown).
-fn check_nodes(nodes: Option<&[String]>) -> Result<(), Refused> {
+pub(super) fn check_nodes(nodes: Option<&[String]>) -> Result<(), Refused> {
     for node in nodes.unwrap_or_default() {
         if !valid_node(node) {
             return Err(Refused::new(StatusCode::BAD_REQUEST, "malformed node name"));
@@ -332,73 +335,6 @@ pub(super) async fn start(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddBody {
-    #[serde(alias = "count")]
-    users: u64,
-    nodes: Option<Vec<String>>,
-}
-
-pub(super) async fn add_users(
-    state: web::Data<State>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Refused> {
-    let body: AddBody = body::json(&req, payload).await?;
-    if let Some(master) = &state.cluster {
-        return super::nodes::add_users(master, body.users, body.nodes).await;
-    }
-    check_nodes(body.nodes.as_deref())?;
-    answer(state.controller.add_users(body.users).await)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RemoveBody {
-    #[serde(alias = "count")]
-    users: u64,
-    #[serde(default)]
-    force: bool,
-    nodes: Option<Vec<String>>,
-}
-
-pub(super) async fn remove_users(
-    state: web::Data<State>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Refused> {
-    let body: RemoveBody = body::json(&req, payload).await?;
-    if let Some(master) = &state.cluster {
-        return super::nodes::remove_users(master, body.users, body.force, body.nodes).await;
-    }
-    check_nodes(body.nodes.as_deref())?;
-    let removed = state.controller.remove_users(body.users, body.force).await;
-    answer(removed.map(|removed| json!({ "removed": removed })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsBody {
-    settings: Map<String, Value>,
-    nodes: Option<Vec<String>>,
-}
-
-pub(super) async fn update_settings(
-    state: web::Data<State>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, Refused> {
-    let body: SettingsBody = body::json(&req, payload).await?;
-    if let Some(master) = &state.cluster {
-        return super::nodes::update_settings(master, body.settings, body.nodes).await;
-    }
-    check_nodes(body.nodes.as_deref())?;
-    let settings = settings_of(body.settings);
-    let updated = state.controller.update_settings(settings).await;
-    answer(updated.map(|()| json!({})))
-}
-
 /// `{}` (or an empty body): the shape of stop and reset.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -434,6 +370,10 @@ pub(super) async fn reset(
 ) -> Result<HttpResponse, Refused> {
     body::json::<NoFields>(&req, payload).await?;
     let _one_at_a_time = state.lifecycle.lock().await;
+    // A disabled controller (a cluster master's) has nothing to reset.
+    if state.controller.status().kind == StatusKind::Disabled {
+        return answer::<()>(Err(ControllerError::InvalidStatus(StatusKind::Disabled)));
+    }
     let reset = state.controller.reset().await;
     if reset.is_ok() {
         state.tell(RunEvent::Reset);

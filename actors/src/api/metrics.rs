@@ -13,6 +13,7 @@ use prometheus_client::registry::Registry;
 
 use super::handlers::State;
 use crate::prometheus::{to_text_format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::MetricsStore;
 
 /// Reads the controller's status at each scrape.
 #[derive(Debug)]
@@ -28,7 +29,14 @@ impl Collector for ControllerCollector {
             None,
             MetricType::Gauge,
         )?;
-        for kind in ["idle", "running", "terminating", "finished", "error"] {
+        for kind in [
+            "idle",
+            "running",
+            "terminating",
+            "finished",
+            "error",
+            "disabled",
+        ] {
             let on = i64::from(s.kind.to_string() == kind);
             ConstGauge::new(on).encode(family.encode_family(&[("status", kind)])?)?;
         }
@@ -71,19 +79,32 @@ impl Collector for ControllerCollector {
     }
 }
 
-/// A registry of the controller's metrics.
-pub(super) fn controller_registry(controller: Controller) -> Registry {
-    let mut registry = Registry::default();
+/// A registry of the controller's metrics (labelled `node="NAME"` on a cluster node).
+pub(crate) fn controller_registry(controller: Controller, node: Option<&str>) -> Registry {
+    let mut registry = match node {
+        Some(name) => Registry::with_labels(crate::prometheus::node_label(name)),
+        None => Registry::default(),
+    };
     registry.register_collector(Box::new(ControllerCollector(controller)));
     registry
 }
 
-/// OpenMetrics when the scraper asks for it (Prometheus does), the classic text format else.
+/// `GET /metrics`.
 pub(super) async fn render(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    exposition(&req, &state.controller_metrics, state.metrics.as_ref())
+}
+
+/// The controller's metrics, then the store's; OpenMetrics when the scraper asks for it
+/// (Prometheus does), the classic text format else.
+pub(crate) fn exposition(
+    req: &HttpRequest,
+    controller_metrics: &Registry,
+    store: Option<&MetricsStore>,
+) -> HttpResponse {
     use prometheus_client::encoding::text::{encode_eof, encode_registry};
     let mut out = String::new();
-    let _ = encode_registry(&mut out, &state.controller_metrics);
-    if let Some(store) = &state.metrics {
+    let _ = encode_registry(&mut out, controller_metrics);
+    if let Some(store) = store {
         store.render_into(&mut out);
     }
     let _ = encode_eof(&mut out);

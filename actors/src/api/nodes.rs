@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use amoc::cluster::{Master, MasterError, NodeError, NodeResults, NodeState};
+use amoc::controller::StatusKind;
 use amoc::Value;
 use serde::Serialize;
 use serde_json::{json, Map};
@@ -77,7 +78,8 @@ fn to_json<T: Serialize>(v: T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn no_targets(nodes: Option<Vec<String>>) -> Result<(), Refused> {
+/// Refuses `nodes` in a body: a master's operations go to every up worker.
+pub(super) fn no_targets(nodes: Option<&[String]>) -> Result<(), Refused> {
     match nodes {
         None => Ok(()),
         Some(_) => Err(Refused::new(
@@ -114,12 +116,7 @@ fn block_json(block: Option<amoc::cluster::IdBlock>) -> Value {
     block.map_or(Value::from("skipped"), to_json)
 }
 
-pub(super) async fn add_users(
-    master: &Master,
-    users: u64,
-    nodes: Option<Vec<String>>,
-) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
+pub(super) async fn add_users(master: &Master, users: u64) -> Result<HttpResponse, Refused> {
     let added = master.add_users(users).await.map_err(refused)?;
     reply(added, block_json)
 }
@@ -128,9 +125,7 @@ pub(super) async fn remove_users(
     master: &Master,
     users: u64,
     force: bool,
-    nodes: Option<Vec<String>>,
 ) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
     let removed = master.remove_users(users, force).await.map_err(refused)?;
     reply(removed, |n| json!({ "removed": n }))
 }
@@ -138,9 +133,7 @@ pub(super) async fn remove_users(
 pub(super) async fn update_settings(
     master: &Master,
     settings: Map<String, Value>,
-    nodes: Option<Vec<String>>,
 ) -> Result<HttpResponse, Refused> {
-    no_targets(nodes)?;
     let settings = settings.into_iter().collect();
     let updated = master.update_settings(settings).await.map_err(refused)?;
     reply(updated, |()| Value::from("updated"))
@@ -164,8 +157,9 @@ pub(super) fn nodes(master: &Master) -> HttpResponse {
 }
 
 /// `GET /status`: the cluster's run, its users summed over nodes (a down node's live users
-/// counted killed), in the shape of a single node's status.
-pub(super) fn status(master: &Master, env: Map<String, Value>) -> HttpResponse {
+/// counted killed), in the shape of a single node's status; `local_controller` is the
+/// master's own controller, `disabled` (it runs no users).
+pub(super) fn status(master: &Master, local: StatusKind, env: Map<String, Value>) -> HttpResponse {
     let s = master.status();
     let kind = match (&s.scenario, s.running) {
         (_, true) => "running",
@@ -181,6 +175,7 @@ pub(super) fn status(master: &Master, env: Map<String, Value>) -> HttpResponse {
             "highest_user_id": s.highest_user_id,
             "users": s.users,
         },
+        "local_controller": { "status": local },
         "nodes": s.nodes,
         "env": env,
     }))

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, Route};
 
 use super::handlers::{self as h, reply};
-use super::{last_report, metrics, openapi};
+use super::{last_report, metrics, openapi, operations};
 
 /// A route: its path (actix syntax) and the methods it answers.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +61,9 @@ fn register(cfg: &mut web::ServiceConfig, spec: RouteSpec) {
             "/report" => r.to(last_report::report),
             "/openapi.json" => r.to(openapi::serve),
             "/execution/start" => r.to(h::start),
-            "/execution/add_users" => r.to(h::add_users),
-            "/execution/remove_users" => r.to(h::remove_users),
-            "/execution/update_settings" => r.to(h::update_settings),
+            "/execution/add_users" => r.to(operations::add_users),
+            "/execution/remove_users" => r.to(operations::remove_users),
+            "/execution/update_settings" => r.to(operations::update_settings),
             "/execution/stop" => r.to(h::stop),
             _ => r.to(h::reset),
         }

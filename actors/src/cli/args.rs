@@ -59,6 +59,9 @@ pub struct WorkerArgs {
     /// User shards (one arbiter thread each); default: one per core.
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Serve this node's Prometheus metrics (GET /metrics, labelled node=NAME) on HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics: Option<String>,
 }
 
 /// Parses a cluster node name.

@@ -22,7 +22,7 @@ pub(super) fn dispatch(parsed: Parsed, registry: Registry) -> Result<u8, Failure
             Ok(0)
         }
         Parsed::Other(Command::Worker(a)) => {
-            let worker = crate::cluster::worker::run(a.name, a.cluster, a.shards, registry);
+            let worker = crate::cluster::worker::run(a, registry);
             actix_rt::System::new().block_on(worker)?;
             Ok(0)
         }

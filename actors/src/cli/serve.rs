@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use actix::Actor;
 use amoc::app::App;
 use amoc::controller::StatusKind;
-use amoc::telemetry::{AttachOptions, EventPattern};
+use amoc::telemetry::AttachOptions;
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -52,7 +52,11 @@ async fn serve_app(
 ) -> anyhow::Result<()> {
     let cluster = match &args.cluster {
         Some(url) => {
-            Some(crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?)
+            let master =
+                crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?;
+            // The master runs no users (SPEC 9): its own controller refuses every run.
+            app.controller().disable().await?;
+            Some(master)
         }
         None => None,
     };
@@ -63,13 +67,12 @@ async fn serve_app(
     } else {
         None
     };
-    let metrics = MetricsStore::new();
+    let metrics = match &cluster {
+        Some(_) => MetricsStore::for_node(crate::api::MASTER_NODE),
+        None => MetricsStore::new(),
+    };
     let exporter = PrometheusMetrics::new(metrics.clone()).start();
-    let patterns = [
-        EventPattern::prefix(&["amoc"]),
-        EventPattern::prefix(&["amoc_actors"]),
-        EventPattern::prefix(&["telemetry", "handler", "dropped"]),
-    ];
+    let patterns = crate::prometheus::exported_events();
     app.telemetry()
         .attach_many(
             METRICS_HANDLER,
@@ -80,6 +83,9 @@ async fn serve_app(
         .await?;
     let (events, runs) = mpsc::unbounded_channel();
     let reports = LastReport::new();
+    if let Some((_, master)) = &cluster {
+        crate::cluster::report::follow(master.clone(), reports.clone());
+    }
     let mut api = ControlApi::builder(app.controller().clone())
         .scenarios_of(app)
         .metrics(metrics)
@@ -318,7 +324,7 @@ async fn watch(
                 let wanted = status.users.waiting + status.users.running;
                 println!("{}", report::progress(elapsed, &status, wanted, &window));
             }
-            StatusKind::Finished | StatusKind::Idle | StatusKind::Error => {
+            StatusKind::Finished | StatusKind::Idle | StatusKind::Error | StatusKind::Disabled => {
                 if let Some(run) = current.take() {
                     close(app, run, reports).await;
                 }

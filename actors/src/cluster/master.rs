@@ -1,6 +1,8 @@
 //! `amoc serve --cluster URL`: the control API's node becomes the cluster's master. One line
-//! on stdout per membership change (node connected, down, refused).
+//! on stdout per membership change (node connected, down, refused, failed to connect).
+//! `AMOC_NODES` names the workers it expects (see [`amoc::cluster::expected`]).
 
+use amoc::cluster::expected::parse_nodes;
 use amoc::cluster::{ClusterConfig, ClusterEvent, Fingerprint, Master};
 use amoc::telemetry::Telemetry;
 use tokio::sync::broadcast::error::RecvError;
@@ -14,11 +16,14 @@ pub(crate) async fn start(
     telemetry: Telemetry,
 ) -> anyhow::Result<(ClusterLink, Master)> {
     let cluster = cluster_name();
+    let nodes = std::env::var("AMOC_NODES").ok();
+    let cfg = ClusterConfig {
+        nodes: parse_nodes(nodes.as_deref())?,
+        ..ClusterConfig::new(&cluster)
+    };
+    let expected = cfg.nodes.join(", ");
     let link = ClusterLink::connect(NatsOptions::from_env(url), "amoc master").await?;
-    let master = match link
-        .master(ClusterConfig::new(&cluster), fingerprint, telemetry)
-        .await
-    {
+    let master = match link.master(cfg, fingerprint, telemetry).await {
         Ok(m) => m,
         Err(e) => {
             link.stop();
@@ -29,6 +34,9 @@ pub(crate) async fn start(
         "master of cluster {cluster} on {url} (instance {}); workers join with: amoc worker --name NAME --cluster {url}",
         master.instance()
     );
+    if !expected.is_empty() {
+        println!("expecting nodes {expected} (AMOC_NODES)");
+    }
     let mut events = master.events();
     actix_rt::spawn(async move {
         loop {
@@ -38,6 +46,9 @@ pub(crate) async fn start(
                     println!("node {node} connected{again}");
                 }
                 Ok(ClusterEvent::Down { node, reason }) => println!("node {node} down: {reason}"),
+                Ok(ClusterEvent::FailedToConnect { node }) => {
+                    println!("node {node} failed to connect (expected by AMOC_NODES)");
+                }
                 Ok(ClusterEvent::Refused { node, refusal }) => {
                     println!("node {node} refused: {refusal}");
                 }

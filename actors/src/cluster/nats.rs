@@ -117,13 +117,14 @@ impl NatsOptions {
         if !loopback {
             opts = opts.require_tls(true);
         }
-        let client =
-            opts.connect(self.url.as_str())
-                .await
-                .map_err(|source| NatsError::Connect {
-                    url: self.url.clone(),
-                    source,
-                })?;
+        let servers: Vec<&str> = self.url.split(',').map(str::trim).collect();
+        let client = opts
+            .connect(servers)
+            .await
+            .map_err(|source| NatsError::Connect {
+                url: self.url.clone(),
+                source,
+            })?;
         Ok(NatsTransport { client })
     }
 }

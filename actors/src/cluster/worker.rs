@@ -1,5 +1,5 @@
-//! `amoc worker --name NAME --cluster nats://HOST:PORT`: a node that runs the users a master
-//! gives it. It stays up across masters: when its master is lost it stops its run and waits
+//! `amoc worker --name NAME --cluster nats://HOST:PORT [--metrics HOST:PORT]`: a node that
+//! runs the users a master gives it. It stays up across masters: when its master is lost it stops its run and waits
 //! for the next one. One line on stdout per change (joined, refused, master lost, run stopped).
 
 use std::time::Duration;
@@ -10,25 +10,34 @@ use amoc::controller::StatusKind;
 use anyhow::Context as _;
 
 use super::{cluster_name, fingerprint, ClusterLink, NatsOptions};
+use crate::cli::WorkerArgs;
 use crate::runner::Registry;
 
 /// How long a stopping run may take at exit before the process ends anyway.
 const EXIT_GRACE: Duration = Duration::from_secs(30);
 
 /// Runs the worker until Ctrl-C or SIGTERM.
-pub(crate) async fn run(
-    name: String,
-    url: String,
-    shards: Option<usize>,
-    registry: Registry,
-) -> anyhow::Result<()> {
+pub(crate) async fn run(args: WorkerArgs, registry: Registry) -> anyhow::Result<()> {
     let fp = fingerprint(&registry.names());
     let mut builder = registry.register_on(App::builder());
-    if let Some(n) = shards {
+    if let Some(n) = args.shards {
         builder = builder.shards(n);
     }
     let app = builder.start().await?;
-    let result = serve(&app, &name, &url, fp).await;
+    let metrics = match &args.metrics {
+        Some(addr) => match super::metrics::serve(&app, &args.name, addr).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                app.shutdown().await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    let result = serve(&app, &args.name, &args.cluster, fp).await;
+    if let Some(server) = metrics {
+        server.stop(true).await;
+    }
     app.shutdown().await;
     result
 }

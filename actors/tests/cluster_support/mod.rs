@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The bound on every wait (heartbeat timeouts are 5–6 s; CI is a busy 2-core machine).
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -114,15 +114,85 @@ impl Drop for Proc {
     }
 }
 
-/// A `nats-server` on a free loopback port.
+/// One `nats-server` of a [`Nats`].
+pub struct Server {
+    pub port: u16,
+    monitor: u16,
+    proc: Option<Proc>,
+}
+
+/// `nats-server`s on free loopback ports: one, or several routed into one NATS cluster.
 pub struct Nats {
+    /// Every server's URL, comma-separated (as `--cluster` takes them).
     pub url: String,
-    _proc: Proc,
+    pub servers: Vec<Server>,
+}
+
+/// Whether `port` listens before `proc` exits (a port taken meanwhile makes it exit).
+fn listens(proc: &mut Proc, port: u16) -> bool {
+    let deadline = Instant::now() + TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if !proc.alive() || Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+/// Servers on fresh ports, all listening (a few tries: a free port may be taken before the
+/// server binds it).
+fn spawn_servers(n: usize) -> Vec<Server> {
+    for _ in 0..5 {
+        let mut ports: Vec<u16> = (0..3 * n).map(|_| free_port()).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() < 3 * n {
+            continue;
+        }
+        let (clients, rest) = ports.split_at(n);
+        let (routes, monitors) = rest.split_at(n);
+        let mut servers = Vec::new();
+        for i in 0..n {
+            let mut cmd = Command::new("nats-server");
+            cmd.args(["-a", "127.0.0.1", "-p", &clients[i].to_string()]);
+            cmd.args(["-m", &monitors[i].to_string()]);
+            if n > 1 {
+                let others: Vec<String> = (0..n)
+                    .filter(|j| *j != i)
+                    .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
+                    .collect();
+                cmd.args(["--cluster_name", "amoc-test"]);
+                cmd.args(["--cluster", &format!("nats://127.0.0.1:{}", routes[i])]);
+                cmd.args(["--routes", &others.join(",")]);
+            }
+            servers.push(Server {
+                port: clients[i],
+                monitor: monitors[i],
+                proc: Some(Proc::spawn(cmd)),
+            });
+        }
+        let all = servers.iter_mut().all(|s| {
+            let (port, monitor) = (s.port, s.monitor);
+            let p = s.proc.as_mut().expect("just spawned");
+            listens(p, port) && listens(p, monitor)
+        });
+        if all {
+            return servers;
+        }
+    }
+    panic!("nats-server did not start on free ports in 5 tries");
 }
 
 impl Nats {
-    /// Starts it; panics with the install hint when `nats-server` is not installed.
+    /// One server; panics with the install hint when `nats-server` is not installed.
     pub fn start() -> Nats {
+        Nats::routed(1)
+    }
+
+    /// `n` servers with routes to each other (`--cluster`/`--routes`), each with its
+    /// monitoring port; returns once every route is up.
+    pub fn routed(n: usize) -> Nats {
         let installed = Command::new("nats-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -134,22 +204,52 @@ impl Nats {
             "nats-server is not on PATH: these tests need it (apt-get install -y nats-server; \
              .ci/run installs it)"
         );
-        let port = free_port();
-        let mut cmd = Command::new("nats-server");
-        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-        let proc = Proc::spawn(cmd);
+        let servers = spawn_servers(n);
+        let nats = Nats {
+            url: servers
+                .iter()
+                .map(|s| format!("nats://127.0.0.1:{}", s.port))
+                .collect::<Vec<_>>()
+                .join(","),
+            servers,
+        };
+        for i in 0..n {
+            let routes = |v: &Value| v["num_routes"].as_u64() == Some(n as u64 - 1);
+            nats.monitor_until(i, "/routez", routes);
+        }
+        nats
+    }
+
+    /// Waits until server `i`'s monitoring page `path` satisfies `f`; returns it.
+    pub fn monitor_until(&self, i: usize, path: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let addr: SocketAddr = ([127, 0, 0, 1], self.servers[i].monitor).into();
+        until(addr, path, f)
+    }
+
+    /// The index of the live server a client named `name` is connected to, once it is.
+    pub fn server_of(&self, name: &str) -> usize {
         let deadline = Instant::now() + TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nats-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        loop {
+            for (i, s) in self.servers.iter().enumerate() {
+                if s.proc.is_none() {
+                    continue;
+                }
+                let addr: SocketAddr = ([127, 0, 0, 1], s.monitor).into();
+                let (_, connz) = call(addr, "GET", "/connz", None);
+                let conns = connz["connections"].as_array().cloned().unwrap_or_default();
+                if conns.iter().any(|c| c["name"] == name) {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no server has a client {name:?}");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        Nats {
-            url: format!("nats://127.0.0.1:{port}"),
-            _proc: proc,
-        }
+    }
+
+    /// SIGKILLs server `i`.
+    pub fn kill(&mut self, i: usize) {
+        let proc = self.servers[i].proc.take().expect("a live server");
+        proc.signal("KILL");
     }
 }
 
@@ -174,6 +274,11 @@ pub struct MasterProc {
 
 /// Starts a master of `cluster` on `nats`; returns once its API listens.
 pub fn master(nats: &Nats, cluster: &str) -> MasterProc {
+    master_with(nats, cluster, &[])
+}
+
+/// [`master`] with extra environment variables (`AMOC_NODES`...).
+pub fn master_with(nats: &Nats, cluster: &str, env: &[(&str, &str)]) -> MasterProc {
     let args = [
         "serve",
         "--listen",
@@ -184,22 +289,24 @@ pub fn master(nats: &Nats, cluster: &str) -> MasterProc {
         "--cluster",
         &nats.url,
     ];
-    let mut proc = Proc::spawn(amoc(&args, cluster));
+    let mut cmd = amoc(&args, cluster);
+    cmd.envs(env.iter().copied());
+    let mut proc = Proc::spawn(cmd);
     proc.line("master of cluster");
     let target = proc.line("embedded target listening on ");
     let target = target.rsplit(' ').next().unwrap_or_default().to_owned();
-    let api = proc.line("control API on http://");
-    let api = api["control API on http://".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("the API address");
+    let api = http_addr(&proc.line("control API on http://"));
     MasterProc { proc, api, target }
 }
 
 /// Starts worker `name` of `cluster` on `nats`; returns once it runs (not yet joined).
 pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
-    let args = [
+    worker_with(nats, cluster, name, &[])
+}
+
+/// [`worker`] with more arguments (`--metrics 127.0.0.1:0`...).
+pub fn worker_with(nats: &Nats, cluster: &str, name: &str, more: &[&str]) -> Proc {
+    let mut args = vec![
         "worker",
         "--name",
         name,
@@ -208,9 +315,75 @@ pub fn worker(nats: &Nats, cluster: &str, name: &str) -> Proc {
         "--shards",
         "1",
     ];
+    args.extend_from_slice(more);
     let mut proc = Proc::spawn(amoc(&args, cluster));
     proc.line("joining");
     proc
+}
+
+/// The address in a line `... on http://ADDR/...` (or `... on http://ADDR ...`).
+pub fn http_addr(line: &str) -> SocketAddr {
+    let rest = &line[line.find("http://").expect("an http:// address") + "http://".len()..];
+    rest.split(['/', ' '])
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
+/// The sum of the samples of Prometheus series `name` with label `label` (`node="w1"`) in a
+/// text exposition.
+pub fn series_sum(text: &str, name: &str, label: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// A NATS server (or several), a master and workers that joined it.
+pub struct Cluster {
+    pub nats: Nats,
+    pub name: String,
+    pub m: MasterProc,
+    pub workers: Vec<Proc>,
+}
+
+impl Cluster {
+    /// Starts a master and the named workers of a cluster of its own on `nats`; returns once
+    /// every worker joined.
+    pub fn start(nats: Nats, test: &str, workers: &[&str]) -> Cluster {
+        let name = cluster_name(test);
+        let mut m = master(&nats, &name);
+        let mut procs = Vec::new();
+        for w in workers {
+            let mut p = worker(&nats, &name, w);
+            p.line("joined cluster");
+            m.proc.line(&format!("node {w} connected"));
+            procs.push(p);
+        }
+        Cluster {
+            nats,
+            name,
+            m,
+            workers: procs,
+        }
+    }
+
+    /// Starts a run of the `http` scenario against the master's target with `users` users
+    /// (20 requests/s each); the answer.
+    pub fn start_http(&self, users: u64) -> Value {
+        let start = json!({"scenario": "http", "users": users,
+            "settings": {"url": self.m.target, "user_rate": "infinity", "request_rate": 20}});
+        let (code, r) = call(self.m.api, "PATCH", "/execution/start", Some(start));
+        assert_eq!(code, 200, "{r}");
+        r
+    }
+
+    /// Adds `users` through the master; the answer.
+    pub fn add(&self, users: u64) -> (u16, Value) {
+        let add = json!({ "users": users });
+        call(self.m.api, "PATCH", "/execution/add_users", Some(add))
+    }
 }
 
 /// One HTTP/1.1 request to the API; the status code and the JSON body.
@@ -238,12 +411,7 @@ pub fn until(api: SocketAddr, path: &str, f: impl Fn(&Value) -> bool) -> Value {
 /// The value of the Prometheus counter `amoc_events_total{event="EVENT"}` (0 if absent).
 pub fn events_total(api: SocketAddr, event: &str) -> u64 {
     let (_, text) = call_text(api, "GET", "/metrics", None);
-    let label = format!("event=\"{event}\"");
-    text.lines()
-        .filter(|l| l.starts_with("amoc_events_total{") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
+    series_sum(&text, "amoc_events_total", &format!("event=\"{event}\""))
 }
 
 /// One HTTP/1.1 request to the API; the status code and the body as text.

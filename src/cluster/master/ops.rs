@@ -24,6 +24,7 @@ impl Master {
                 active: true,
             });
             st.highest = 0;
+            st.stats.clear();
         }
         let op = Op::StartScenario {
             scenario: scenario.to_owned(),
@@ -156,6 +157,24 @@ impl Master {
         }
     }
 
+    /// Every node's statistics of the run: fresh from the up nodes (asked in parallel), the
+    /// last known of the others (down, or not answering now).
+    pub async fn stats(&self) -> BTreeMap<String, NodeStats> {
+        let ops = self
+            .up_nodes()
+            .into_iter()
+            .map(|n| (n, Op::Stats))
+            .collect();
+        let fresh = self.fan_out(ops).await;
+        let mut st = self.state();
+        for (node, r) in fresh.0 {
+            if let Ok(Done::Stats(s)) = r {
+                st.stats.insert(node, s);
+            }
+        }
+        st.stats.clone()
+    }
+
     /// Whether `node` was ever admitted.
     pub fn knows(&self, node: &str) -> bool {
         self.state().members.contains_key(node)
@@ -164,7 +183,7 @@ impl Master {
     /// The cluster's state, from the last heartbeats (never waits on a node).
     pub fn status(&self) -> ClusterStatus {
         let st = self.state();
-        let nodes: BTreeMap<String, NodeInfo> = st
+        let mut nodes: BTreeMap<String, NodeInfo> = st
             .members
             .iter()
             .map(|(n, m)| {
@@ -177,10 +196,16 @@ impl Master {
                 (n.clone(), info)
             })
             .collect();
+        nodes.extend(Self::awaited_nodes(&st));
         ClusterStatus {
             scenario: st.run.as_ref().map(|r| r.scenario.clone()),
             running: st.run.as_ref().is_some_and(|r| r.active),
             highest_user_id: st.highest,
+            settings: st
+                .run
+                .as_ref()
+                .map(|r| r.settings.clone())
+                .unwrap_or_default(),
             users: NodeUsers::sum(nodes.values().map(|n| &n.users)),
             nodes,
         }
