@@ -25,6 +25,8 @@
 
 pub mod admission;
 pub mod ids;
+pub mod lease_messages;
+pub mod leases;
 pub mod liveness;
 pub mod master;
 pub mod memory;
