@@ -9,6 +9,9 @@
 //! * [`liveness`]: heartbeat counting (master side) and the master lease (worker side).
 //! * [`shares`]: leasing a throttle's rate to nodes, Σ shares ≤ rate at every instant.
 //! * [`merge`]: results per node, and the cluster's user counts.
+//! * [`leases`]: cluster-wide throttles: shares by demand, two-phase moves, reclaim of a lost
+//!   node's share after its lease; [`ThrottleMaster`] and [`ThrottleWorker`] carry them
+//!   ([`lease_messages`] on the wire).
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on
@@ -29,6 +32,7 @@ pub mod lease_messages;
 pub mod leases;
 pub mod liveness;
 pub mod master;
+pub mod master_throttles;
 pub mod memory;
 pub mod merge;
 pub mod messages;
@@ -36,16 +40,19 @@ pub mod shares;
 mod status;
 pub mod transport;
 pub mod worker;
+pub mod worker_throttles;
 
 use std::time::Duration;
 
 pub use admission::{Fingerprint, Refusal};
 pub use ids::IdBlock;
 pub use master::{ClusterEvent, ClusterStatus, Master, MasterError, NodeInfo, NodeState};
+pub use master_throttles::ThrottleMaster;
 pub use merge::{NodeError, NodeResults, NodeUsers};
 pub use messages::NodeStatus;
 pub use transport::{Inbox, Incoming, Transport, TransportError};
 pub use worker::{Worker, WorkerState};
+pub use worker_throttles::ThrottleWorker;
 
 use crate::telemetry::{EventName, Telemetry};
 use crate::{event_name, measurements, metadata, Value};
