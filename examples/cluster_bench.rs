@@ -13,7 +13,8 @@
 //! line (heartbeat path), and asks a second killed worker for its status (no-responders path).
 //! The last line is
 //! `cluster_bench nodes=N users=U users_per_s=R one_node_users_per_s=R1 nodedown_ms=D nodedown_no_responders_ms=E`.
-//! Cluster-wide throttles are not implemented yet, so there are no throttle figures.
+//! Before the kills, the throttle figures (`cluster_bench/throttle.rs`) are appended:
+//! `throttle_rate=T throttle_achieved_per_s=A max_in_window=M` at 1 000 000/s cluster-wide.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -29,6 +30,9 @@ use amoc::user_rate::UserRate;
 use amoc::users::Received;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
+
+#[path = "cluster_bench/throttle.rs"]
+mod throttle;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -241,6 +245,7 @@ fn bench() -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(10));
     }
     let cluster_rate = users as f64 / t0.elapsed().as_secs_f64();
+    let throttle = throttle::measure(api, &names, limit)?;
 
     // Heartbeat path: the master hears nothing more from the killed worker.
     let last = workers.pop().context("no worker")?;
@@ -260,7 +265,7 @@ fn bench() -> anyhow::Result<()> {
     println!(
         "cluster_bench nodes={nodes} users={users} users_per_s={cluster_rate:.0} \
          one_node_users_per_s={one_node_rate:.0} nodedown_ms={nodedown_ms} \
-         nodedown_no_responders_ms={no_responders_ms}"
+         nodedown_no_responders_ms={no_responders_ms} {throttle}"
     );
     Ok(())
 }
@@ -268,7 +273,8 @@ fn bench() -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let role = std::env::args().nth(1);
     if matches!(role.as_deref(), Some("serve" | "worker")) {
-        return amoc_actors::Runner::new().scenario(Idle).main();
+        let probe = amoc_actors::scenarios::ThrottleProbe;
+        return amoc_actors::Runner::new().scenario(Idle).scenario(probe).main();
     }
     if Command::new("nats-server")
         .arg("--version")
