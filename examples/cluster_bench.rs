@@ -274,7 +274,10 @@ fn main() -> ExitCode {
     let role = std::env::args().nth(1);
     if matches!(role.as_deref(), Some("serve" | "worker")) {
         let probe = amoc_actors::scenarios::ThrottleProbe;
-        return amoc_actors::Runner::new().scenario(Idle).scenario(probe).main();
+        return amoc_actors::Runner::new()
+            .scenario(Idle)
+            .scenario(probe)
+            .main();
     }
     if Command::new("nats-server")
         .arg("--version")

@@ -104,8 +104,16 @@ fn probe(
     if logs.len() != nodes.len() {
         bail!("{} grant logs for {} workers", logs.len(), nodes.len());
     }
-    let first = logs.iter().filter_map(|l| l.first()).max().context("no grant")?;
-    let last = logs.iter().filter_map(|l| l.last()).min().context("no grant")?;
+    let first = logs
+        .iter()
+        .filter_map(|l| l.first())
+        .max()
+        .context("no grant")?;
+    let last = logs
+        .iter()
+        .filter_map(|l| l.last())
+        .min()
+        .context("no grant")?;
     // Every node granting, after a second of start-up, until just before the stop.
     let (from, to) = (first + 1_000_000_000, last.saturating_sub(200_000_000));
     if to <= from {
