@@ -105,6 +105,11 @@ fn load(throttles: &Throttles, node: usize, users: usize, log: &Log, stop: &watc
 
 /// The most grants in any window of length `INTERVAL` (all nodes together).
 fn max_in_window(log: &Log) -> u64 {
+    max_in_window_after(log, None)
+}
+
+/// The most grants in any window of length `INTERVAL` starting at a grant at or after `from`.
+fn max_in_window_after(log: &Log, from: Option<Instant>) -> u64 {
     let mut times: Vec<Instant> = log.lock().unwrap().iter().map(|(_, t)| *t).collect();
     times.sort();
     let mut j = 0;
@@ -113,7 +118,9 @@ fn max_in_window(log: &Log) -> u64 {
         while j < times.len() && times[j] < times[i] + INTERVAL {
             j += 1;
         }
-        most = most.max(j - i);
+        if from.map_or(true, |f| times[i] >= f) {
+            most = most.max(j - i);
+        }
     }
     most as u64
 }
@@ -248,6 +255,47 @@ async fn a_partitioned_node_stops_granting_before_its_share_is_reused() {
     );
     let most = max_in_window(&log);
     assert!(most <= RATE, "{most} grants in one interval, rate {RATE}");
+    shutdown(vec![w1, w2], &stop).await;
+    mapp.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_rate_lowered_on_the_master_bounds_the_sum_at_once() {
+    let hub = Hub::new();
+    let mapp = builder().shards(1).start().await.unwrap();
+    let (_m, thr) = master(&hub, &mapp).await;
+    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
+    start_throttle(&w1).await;
+    start_throttle(&w2).await;
+    let log: Log = Arc::default();
+    let stop = watch::Sender::new(false);
+    load(w1.app.throttles(), 1, 20, &log, &stop);
+    load(w2.app.throttles(), 2, 20, &log, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let unknown = thr
+        .change_rate("nope", ThrottleConfig::rate_per(1, INTERVAL))
+        .await;
+    assert!(unknown.is_err());
+    let changed = Instant::now();
+    thr.change_rate(NAME, ThrottleConfig::rate_per(RATE / 2, INTERVAL))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Windows after the orders arrived hold the new rate; the achieved rate follows it.
+    let most = max_in_window_after(&log, Some(changed + Duration::from_millis(50)));
+    assert!(
+        most <= RATE / 2,
+        "{most} grants in one interval after lowering to {}",
+        RATE / 2
+    );
+    let end = Instant::now();
+    let late = grants(&log, None, end - Duration::from_millis(500), end);
+    assert!(
+        late * 100 >= RATE / 2 * 5 * 85,
+        "{late} grants in 0.5 s at {}",
+        RATE / 2
+    );
+    assert!(max_in_window(&log) <= RATE);
     shutdown(vec![w1, w2], &stop).await;
     mapp.shutdown().await;
 }
