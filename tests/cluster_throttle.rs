@@ -4,7 +4,9 @@
 //! rate), through start-up, demand shifts and a partitioned node whose lease lapses.
 //!
 //! The workers drive real apps (user shards on their own arbiter threads), so, as in
-//! `cluster_agents`, these tests run on real time with short heartbeats and tolerant bounds.
+//! `cluster_agents`, these tests run on real time with short heartbeats and tolerant bounds:
+//! the window bound is exact; the achieved rates only need to tell a whole share (≥ 75 %)
+//! from the half a node would get if its share did not move.
 
 mod common;
 
@@ -195,7 +197,7 @@ async fn two_nodes_share_the_rate_and_follow_the_demand() {
     let both = grants(&log, None, t0 + Duration::from_millis(500), Instant::now());
     let expected = RATE * 10; // one second at 2 000/s
     assert!(
-        both * 100 >= expected * 85,
+        both * 100 >= expected * 75,
         "both nodes granted {both} of {expected} in 1 s"
     );
     let shares = thr.shares();
@@ -213,7 +215,7 @@ async fn two_nodes_share_the_rate_and_follow_the_demand() {
         Instant::now(),
     );
     assert!(
-        alone * 100 >= expected * 85,
+        alone * 100 >= expected * 75,
         "w2 alone granted {alone} of {expected} in 1 s"
     );
     let most = max_in_window(&log);
@@ -250,7 +252,7 @@ async fn a_partitioned_node_stops_granting_before_its_share_is_reused() {
     // w1 got w2's share once it was reclaimed.
     let late = grants(&log, Some(1), end - Duration::from_millis(500), end);
     assert!(
-        late * 100 >= RATE * 5 * 85,
+        late * 100 >= RATE * 5 * 75,
         "w1 granted {late} in 0.5 s after the reclaim"
     );
     let most = max_in_window(&log);
@@ -291,10 +293,43 @@ async fn a_rate_lowered_on_the_master_bounds_the_sum_at_once() {
     let end = Instant::now();
     let late = grants(&log, None, end - Duration::from_millis(500), end);
     assert!(
-        late * 100 >= RATE / 2 * 5 * 85,
+        late * 100 >= RATE / 2 * 5 * 75,
         "{late} grants in 0.5 s at {}",
         RATE / 2
     );
+    assert!(max_in_window(&log) <= RATE);
+    shutdown(vec![w1, w2], &stop).await;
+    mapp.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_node_that_stops_the_throttle_gives_its_share_up() {
+    let hub = Hub::new();
+    let mapp = builder().shards(1).start().await.unwrap();
+    let (_m, thr) = master(&hub, &mapp).await;
+    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
+    start_throttle(&w1).await;
+    start_throttle(&w2).await;
+    let log: Log = Arc::default();
+    let stop = watch::Sender::new(false);
+    load(w1.app.throttles(), 1, 20, &log, &stop);
+    load(w2.app.throttles(), 2, 20, &log, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    w1.app.throttles().stop(NAME).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let end = Instant::now();
+    let alone = grants(&log, Some(2), end - Duration::from_millis(500), end);
+    assert!(
+        alone * 100 >= RATE * 5 * 75,
+        "w2 alone granted {alone} in 0.5 s"
+    );
+    let shares = &thr.shares()[NAME].shares;
+    let w2_share: u64 = shares
+        .iter()
+        .filter(|(k, _)| k.starts_with("w2@"))
+        .map(|(_, s)| s.share)
+        .sum();
+    assert_eq!(w2_share, RATE, "{shares:?}");
     assert!(max_in_window(&log) <= RATE);
     shutdown(vec![w1, w2], &stop).await;
     mapp.shutdown().await;

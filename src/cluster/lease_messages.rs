@@ -83,4 +83,8 @@ pub struct ThrottleReports {
     pub master: String,
     /// Per throttle.
     pub throttles: BTreeMap<String, ThrottleReport>,
+    /// Throttles of the share table this node does not run and has not granted for one
+    /// interval, with the epoch of its last order: acknowledged as share 0.
+    #[serde(default)]
+    pub released: BTreeMap<String, u64>,
 }

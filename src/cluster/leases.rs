@@ -148,6 +148,18 @@ impl ClusterThrottle {
         self.needs.insert(node.to_owned(), need);
     }
 
+    /// `node` acknowledged order `epoch` (it does not run the throttle, see
+    /// [`super::lease_messages::ThrottleReports::released`]).
+    pub fn ack(&mut self, node: &str, epoch: u64) {
+        self.ledger.ack(node, epoch);
+    }
+
+    /// `node` reported without this throttle (stopped there, or never started): no demand.
+    pub fn absent(&mut self, node: &str) {
+        self.needs.insert(node.to_owned(), Some(0));
+        self.seen.remove(node);
+    }
+
     /// `node` was marked down; its share is reused from `reclaim_at` on.
     pub fn node_lost(&mut self, node: &str, reclaim_at: Instant) {
         self.lost.insert(node.to_owned(), reclaim_at);

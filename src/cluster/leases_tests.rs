@@ -70,6 +70,22 @@ fn a_new_throttle_is_split_evenly_and_moves_to_the_demand() {
 }
 
 #[test]
+fn a_node_without_the_throttle_gives_its_share_up() {
+    let t0 = Instant::now();
+    let mut t = ClusterThrottle::new(100, Duration::from_secs(1));
+    let nodes = up(&["a", "b"]);
+    t.rebalance(&nodes);
+    t.absent("a");
+    t.report("b", t0, &report(5, 0, 0, None));
+    assert!(t.rebalance(&nodes));
+    let lowered = t.ledger().order("a").unwrap();
+    assert_eq!(lowered.share, 0);
+    t.report("a", t0, &report(0, 0, 0, Some(lowered.epoch)));
+    t.rebalance(&nodes);
+    assert_eq!(t.ledger().order("b").unwrap().share, 100);
+}
+
+#[test]
 fn a_lost_share_is_reused_only_at_reclaim_time() {
     let t0 = Instant::now();
     let s = Duration::from_secs(1);

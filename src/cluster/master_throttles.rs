@@ -7,7 +7,8 @@
 //!   (never above what any node asked for), unless set on the master with
 //!   [`ThrottleMaster::change_rate`]. Shares are counted in the interval first declared; a
 //!   rate declared per another interval is converted (rounded down). A throttle stays on the
-//!   master's books for the master's life (a node that stopped it just reports no demand).
+//!   master's books for the master's life (a node that stopped it has no demand: its share
+//!   goes to the nodes that use it).
 //! * **Orders.** The [`ShareTable`] goes to every node each heartbeat and at once after any
 //!   change; it names the up nodes whose leases it renews. Shares are keyed by
 //!   `name@instance`, so a restarted node never inherits what its previous process may still
@@ -222,6 +223,18 @@ impl ThrottleMaster {
                 .insert(key.clone(), (report.rate, report.interval_ms));
             held.sync_rate(&up);
             held.shares.report(&key, now, report);
+            changed |= held.shares.rebalance(&up);
+        }
+        for (name, held) in &mut book.throttles {
+            if r.throttles.contains_key(name) {
+                continue;
+            }
+            held.declared.remove(&key);
+            held.shares.absent(&key);
+            if let Some(epoch) = r.released.get(name) {
+                held.shares.ack(&key, *epoch);
+            }
+            held.sync_rate(&up);
             changed |= held.shares.rebalance(&up);
         }
         changed

@@ -14,6 +14,9 @@
 //! * A throttle stopped and started again within one interval waits out that interval before
 //!   using a share, so the old and the new throttle never add up in one window.
 //!
+//! * A throttle of the table that the node does not run is *released* in its reports (the
+//!   last order's epoch, acknowledged as share 0) once it has not granted it for one interval.
+//!
 //! Reports go out every heartbeat, at once when a leased throttle starts, stops or changes
 //! its declared rate, and when an acknowledgement becomes due.
 
@@ -221,10 +224,30 @@ impl Agent {
         }
     }
 
+    /// Throttles of the table this node does not run and has not granted for one interval:
+    /// the epoch of their last order here.
+    fn released(&self, declared: &BTreeMap<String, ThrottleConfig>) -> BTreeMap<String, u64> {
+        let Some(table) = &self.table else {
+            return BTreeMap::new();
+        };
+        table
+            .throttles
+            .iter()
+            .filter(|(n, _)| !declared.contains_key(*n))
+            .filter(|(n, _)| {
+                let quiet = |l: &Local| l.share == 0 && l.settle_until.is_none();
+                self.local.get(*n).map_or(true, quiet)
+            })
+            .filter_map(|(n, e)| e.shares.get(&self.key).map(|s| (n.clone(), s.epoch)))
+            .collect()
+    }
+
     async fn report(&self) {
         let Some(master) = self.master() else { return };
         let mut throttles = BTreeMap::new();
-        for (name, config) in self.leased.declared() {
+        let declared = self.leased.declared();
+        let released = self.released(&declared);
+        for (name, config) in declared {
             let Ok(usage) = self.leased.usage(&name).await else {
                 continue;
             };
@@ -239,6 +262,7 @@ impl Agent {
             instance: self.instance.clone(),
             master,
             throttles,
+            released,
         };
         if let Ok(bytes) = serde_json::to_vec(&reports) {
             if let Err(e) = self.transport.publish(self.subject.clone(), bytes).await {
