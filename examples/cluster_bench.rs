@@ -11,10 +11,10 @@
 //! node runs its block (asking each node, `GET /status/{node}`). The one-node figure starts the
 //! same users in one process. Then it SIGKILLs one worker and times the master's
 //! `node … down: no responders` line (its ping meets NATS's no-responders), and SIGSTOPs
-//! another and times `down: silent…` (missed heartbeats). The last line is
+//! another and times `down: silent…` (missed heartbeats). Before the kills, the throttle
+//! figures (`cluster_bench/throttle.rs`: 1 000 000/s cluster-wide). The last line is
 //! `cluster_bench nodes=N users=U users_per_s=R one_node_users_per_s=R1 throttle_rate=T throttle_achieved_per_s=A max_in_window=M nodedown_ms=D`
-//! (`nodedown_ms`: the SIGKILL figure). The throttle figures come from
-//! [`throttle_figures`] (zeros until the cluster-throttle measurement is merged).
+//! (`nodedown_ms`: the SIGKILL figure).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -30,6 +30,9 @@ use amoc::user_rate::UserRate;
 use amoc::users::Received;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
+
+#[path = "cluster_bench/throttle.rs"]
+mod throttle;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -270,33 +273,15 @@ fn nodedown_ms(b: &mut Bench, signal: &str, why: &str) -> anyhow::Result<u128> {
     Ok(sent.elapsed().as_millis())
 }
 
-/// A cluster throttle's figures: its rate, what the cluster achieved, the most permits any
-/// window held.
-#[derive(Debug, Default)]
-struct ThrottleFigures {
-    rate: u64,
-    achieved_per_s: f64,
-    max_in_window: u64,
-}
-
-/// Cluster throttles are measured by `cluster_bench/throttle.rs` (the cluster-throttle
-/// branch); without it the figures are zeros, and said so.
-fn throttle_figures(_b: &Bench) -> anyhow::Result<ThrottleFigures> {
-    eprintln!("cluster_bench: throttle figures not measured in this build (zeros)");
-    Ok(ThrottleFigures::default())
-}
-
 fn bench() -> anyhow::Result<()> {
     let (users, nodes) = args()?;
     let limit = Duration::from_secs(60 + users / 10_000);
     let one_node_rate = one_node(users)?;
     let mut b = start_cluster(nodes, limit)?;
     let cluster_rate = users_per_second(&b, users)?;
-    let (code, r) = call(b.api, "PATCH", "/execution/stop", Some(json!({})))?;
-    if code != 200 {
-        bail!("stop refused ({code}): {r}");
-    }
-    let t = throttle_figures(&b)?;
+    // Stops the users' run, then runs the throttle probe on every worker.
+    let names: Vec<String> = b.workers.iter().map(|(name, _)| name.clone()).collect();
+    let t = throttle::measure(b.api, &names, b.limit)?;
     // The master's ping meets no-responders as soon as the killed worker's connection is
     // gone; a frozen worker keeps its connection and is found by its missing heartbeats.
     let nodedown = nodedown_ms(&mut b, "KILL", "no responders")?;
@@ -304,9 +289,7 @@ fn bench() -> anyhow::Result<()> {
     println!("nodedown by heartbeat (SIGSTOP): {by_heartbeat} ms");
     println!(
         "cluster_bench nodes={nodes} users={users} users_per_s={cluster_rate:.0} \
-         one_node_users_per_s={one_node_rate:.0} throttle_rate={} throttle_achieved_per_s={:.0} \
-         max_in_window={} nodedown_ms={nodedown}",
-        t.rate, t.achieved_per_s, t.max_in_window
+         one_node_users_per_s={one_node_rate:.0} {t} nodedown_ms={nodedown}"
     );
     Ok(())
 }
@@ -314,7 +297,11 @@ fn bench() -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let role = std::env::args().nth(1);
     if matches!(role.as_deref(), Some("serve" | "worker")) {
-        return amoc_actors::Runner::new().scenario(Idle).main();
+        let probe = amoc_actors::scenarios::ThrottleProbe;
+        return amoc_actors::Runner::new()
+            .scenario(Idle)
+            .scenario(probe)
+            .main();
     }
     if Command::new("nats-server")
         .arg("--version")

@@ -13,6 +13,9 @@
 //! * [`merge`]: results per node, and the cluster's user counts.
 //! * [`stats`]: a node's run statistics on the wire (lossless histograms), merged by the
 //!   master for its summary and reports.
+//! * [`leases`]: cluster-wide throttles: shares by demand, two-phase moves, reclaim of a lost
+//!   node's share after its lease; [`ThrottleMaster`] and [`ThrottleWorker`] carry them
+//!   ([`lease_messages`] on the wire).
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on
@@ -30,8 +33,11 @@
 pub mod admission;
 pub mod expected;
 pub mod ids;
+pub mod lease_messages;
+pub mod leases;
 pub mod liveness;
 pub mod master;
+pub mod master_throttles;
 pub mod memory;
 pub mod merge;
 pub mod messages;
@@ -40,16 +46,19 @@ pub mod stats;
 mod status;
 pub mod transport;
 pub mod worker;
+pub mod worker_throttles;
 
 use std::time::Duration;
 
 pub use admission::{Fingerprint, Refusal};
 pub use ids::IdBlock;
 pub use master::{ClusterEvent, ClusterStatus, Master, MasterError, NodeInfo, NodeState};
+pub use master_throttles::ThrottleMaster;
 pub use merge::{NodeError, NodeResults, NodeUsers};
 pub use messages::NodeStatus;
 pub use transport::{Inbox, Incoming, Transport, TransportError};
 pub use worker::{Worker, WorkerState};
+pub use worker_throttles::ThrottleWorker;
 
 use crate::telemetry::{EventName, Telemetry};
 use crate::{event_name, measurements, metadata, Value};

@@ -137,6 +137,7 @@ mod core;
 mod error;
 pub mod gradual;
 mod handle;
+mod leasing;
 mod ledger;
 mod lifecycle;
 pub mod owner;
@@ -152,6 +153,7 @@ pub use config::{Rate, ThrottleConfig, DEFAULT_INTERVAL, MAX_INTERVAL_MS};
 pub use error::{RunError, StartOutcome, ThrottleError};
 pub use gradual::{GradualPlan, GradualSchedule, PlanRate, Steps};
 pub use handle::Throttles;
+pub use leasing::{LeaseUsage, LeasedThrottles};
 pub use lifecycle::Reservation;
 pub use permit::{Permit, RunHandle};
 

@@ -16,8 +16,10 @@ use std::sync::Arc;
 
 use actix_rt::Arbiter;
 use amoc::cluster::{ClusterConfig, Fingerprint, Master, MasterError, Transport, Worker};
+use amoc::cluster::{ThrottleMaster, ThrottleWorker};
 use amoc::controller::Controller;
 use amoc::telemetry::Telemetry;
+use amoc::throttle::LeasedThrottles;
 use tokio::sync::oneshot;
 
 pub use nats::{NatsError, NatsOptions, NatsTransport};
@@ -102,6 +104,37 @@ impl ClusterLink {
         let name = name.to_owned();
         let started =
             async move { Worker::start(t, cfg, &name, fingerprint, controller, telemetry).await };
+        on(&self.arbiter, started).await?.map_err(LinkError::Worker)
+    }
+
+    /// Starts leasing the throttles of `master`'s workers (cluster-wide throttles).
+    pub async fn throttle_master(
+        &self,
+        cfg: ClusterConfig,
+        master: Master,
+    ) -> Result<ThrottleMaster, LinkError> {
+        let t = self.transport.clone();
+        on(&self.arbiter, ThrottleMaster::start(t, cfg, master))
+            .await?
+            .map_err(|e| LinkError::Master(e.into()))
+    }
+
+    /// Starts applying the master's shares to `worker`'s leased throttles.
+    pub async fn throttle_worker(
+        &self,
+        cfg: ClusterConfig,
+        name: &str,
+        worker: &Worker,
+        leased: LeasedThrottles,
+    ) -> Result<ThrottleWorker, LinkError> {
+        let t = self.transport.clone();
+        let (name, instance, state) = (
+            name.to_owned(),
+            worker.instance().to_owned(),
+            worker.state(),
+        );
+        let started =
+            async move { ThrottleWorker::start(t, cfg, &name, &instance, state, leased).await };
         on(&self.arbiter, started).await?.map_err(LinkError::Worker)
     }
 

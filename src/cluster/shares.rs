@@ -48,6 +48,8 @@ struct Slot {
     committed: u64,
     /// A decrease sent, not yet acknowledged: (new share, epoch).
     lowering: Option<(u64, u64)>,
+    /// The epoch of the last order to the node.
+    epoch: u64,
 }
 
 /// The shares of one throttle's rate.
@@ -110,9 +112,11 @@ impl ShareLedger {
         let slot = self.slots.entry(node.to_owned()).or_insert(Slot {
             committed: 0,
             lowering: None,
+            epoch,
         });
         let to = to.min(slot.committed);
         slot.lowering = Some((to, epoch));
+        slot.epoch = epoch;
         ShareOrder {
             node: node.to_owned(),
             share: to,
@@ -155,6 +159,7 @@ impl ShareLedger {
             Slot {
                 committed: committed.max(to),
                 lowering: None,
+                epoch,
             },
         );
         Ok(ShareOrder {
@@ -162,6 +167,36 @@ impl ShareLedger {
             share: committed.max(to),
             epoch,
         })
+    }
+
+    /// The order `node` should be following now: its lowered share while a decrease awaits
+    /// its ack, else its committed share (`None` for a node without a slot).
+    pub fn order(&self, node: &str) -> Option<ShareOrder> {
+        self.slots.get(node).map(|s| {
+            let (share, epoch) = s.lowering.unwrap_or((s.committed, s.epoch));
+            ShareOrder {
+                node: node.to_owned(),
+                share,
+                epoch,
+            }
+        })
+    }
+
+    /// Whether a decrease of `node` awaits its acknowledgement.
+    pub fn is_lowering(&self, node: &str) -> bool {
+        self.slots.get(node).is_some_and(|s| s.lowering.is_some())
+    }
+
+    /// The nodes with a slot (a share, possibly 0).
+    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+        self.slots.keys().map(String::as_str)
+    }
+
+    /// Changes the rate. An increase is free at once; after a decrease Σ committed may exceed
+    /// the new rate until the nodes acknowledged lower shares (as a window spanning a change
+    /// on one node holds at most max(r_old, r_new), SPEC 6.4 G1); nothing is raised before.
+    pub fn set_rate(&mut self, rate: u64) {
+        self.rate = rate;
     }
 
     /// Frees the share of a node whose lease has lapsed (see the module docs).

@@ -52,6 +52,8 @@ pub(super) struct Registry {
     pub(super) epochs: AtomicU64,
     /// Why the supervisor is down, once it is (then every operation fails with it).
     pub(super) down: std::sync::Mutex<Option<String>>,
+    /// Cluster mode: the declared rates of the leased throttles (see `leasing`).
+    pub(super) leases: std::sync::OnceLock<Arc<super::leasing::Leases>>,
 }
 
 impl Registry {
@@ -124,6 +126,7 @@ impl Throttles {
                 sup: tokio::sync::Mutex::new(None),
                 epochs: AtomicU64::new(1),
                 down: std::sync::Mutex::new(None),
+                leases: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -186,7 +189,7 @@ impl Throttles {
     /// Sends `msg` to the owner of `name` and waits for the answer. While the owner is being
     /// (re-)created the call waits for the new one; if the owner dies with the message in its
     /// mailbox, the message is sent once more to its replacement.
-    async fn ask<M>(&self, name: &str, msg: M) -> Result<M::Result, ThrottleError>
+    pub(super) async fn ask<M>(&self, name: &str, msg: M) -> Result<M::Result, ThrottleError>
     where
         M: Message + Clone + Send + 'static,
         M::Result: Send,
@@ -263,6 +266,9 @@ impl Throttles {
     ) -> Result<(), ThrottleError> {
         self.entry(name)?;
         let config = config.validate()?;
+        if let Some(done) = self.leased_change(name, config).await {
+            return done;
+        }
         self.ask(name, ChangeRate(config)).await?
     }
 
@@ -301,6 +307,10 @@ impl Throttles {
         plan: GradualPlan,
     ) -> Result<(), ThrottleError> {
         self.entry(name)?;
+        if self.leases().is_some_and(|l| l.declared(name).is_some()) {
+            let why = "a cluster-wide throttle changes its rate with change_rate";
+            return Err(ThrottleError::InvalidPlan(why.into()));
+        }
         let schedule = plan.resolve()?;
         self.ask(name, Gradual(schedule)).await?
     }

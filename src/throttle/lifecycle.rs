@@ -102,9 +102,11 @@ impl Throttles {
         }
         // Started lazily here (not in `new`, which may run outside any arbiter).
         self.supervisor().await?;
+        let leased = token.is_none() && self.leased_start(name, &config);
         let entry = match self.inner.throttles.entry(name.to_owned()) {
             MapEntry::Occupied(e) => {
-                let current = e.get().core.config();
+                let declared = self.leases().and_then(|l| l.declared(name));
+                let current = declared.unwrap_or_else(|| e.get().core.config());
                 return if current == config {
                     Ok(StartOutcome::AlreadyStarted)
                 } else {
@@ -115,8 +117,13 @@ impl Throttles {
                 };
             }
             MapEntry::Vacant(v) => {
+                let local = if leased {
+                    super::leasing::unleased(&config)
+                } else {
+                    config
+                };
                 let entry = Entry {
-                    core: Core::new(name, config, self.inner.telemetry.clone()),
+                    core: Core::new(name, local, self.inner.telemetry.clone()),
                     id: self.inner.next_entry.fetch_add(1, Ordering::Relaxed),
                     owner: Arc::new(watch::channel(OwnerState::Starting).0),
                 };
@@ -124,6 +131,11 @@ impl Throttles {
                 entry
             }
         };
+        if leased {
+            if let Some(l) = self.leases() {
+                l.declare(name, config);
+            }
+        }
         // The child's start function emits `init` and `rate`.
         if let Err(e) = self.start_owner_child(name, entry.id).await {
             self.inner
@@ -131,6 +143,9 @@ impl Throttles {
                 .remove_if(name, |_, e| e.id == entry.id);
             entry.owner.send_replace(OwnerState::Gone);
             stop_core(&entry.core);
+            if let Some(l) = self.leases() {
+                l.undeclare(name);
+            }
             return Err(e);
         }
         Ok(StartOutcome::Started)
@@ -165,6 +180,9 @@ impl Throttles {
             .throttles
             .remove(name)
             .ok_or_else(|| self.inner.missing(name))?;
+        if let Some(l) = self.leases() {
+            l.undeclare(name);
+        }
         // From now on no owner is (re-)created for this entry; the owner ends normally, so
         // the supervisor does not restart it.
         match entry.owner.send_replace(OwnerState::Gone) {

@@ -30,6 +30,11 @@ pub(crate) async fn start(
             return Err(e.into());
         }
     };
+    let cfg = ClusterConfig::new(&cluster);
+    if let Err(e) = link.throttle_master(cfg, master.clone()).await {
+        link.stop();
+        return Err(e.into());
+    }
     println!(
         "master of cluster {cluster} on {url} (instance {}); workers join with: amoc worker --name NAME --cluster {url}",
         master.instance()

@@ -52,6 +52,7 @@ async fn serve(
     let link =
         ClusterLink::connect(NatsOptions::from_env(url), &format!("amoc worker {name}")).await?;
     let c = app.controller().clone();
+    let leased = app.throttles().lease_shares();
     let worker = link
         .worker(
             ClusterConfig::new(&cluster),
@@ -62,6 +63,8 @@ async fn serve(
         )
         .await
         .context("cannot start the worker")?;
+    let cfg = ClusterConfig::new(&cluster);
+    let throttles = link.throttle_worker(cfg, name, &worker, leased).await?;
     println!("worker {name} of cluster {cluster} on {url}: joining (Ctrl-C stops)");
     let mut state = worker.state();
     let stop = crate::runner::stop_signal();
@@ -103,6 +106,7 @@ async fn serve(
     }
     println!("worker {name}: shutting down");
     worker.shutdown();
+    throttles.shutdown();
     if matches!(c.status().kind, StatusKind::Running) {
         let _ = c.stop_scenario().await;
     }

@@ -41,7 +41,7 @@ pub struct Proc {
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command) -> Proc {
+    pub fn spawn(mut cmd: Command) -> Proc {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::null())
             .env_remove("RUST_LOG");
@@ -254,8 +254,15 @@ impl Nats {
 }
 
 fn amoc(args: &[&str], cluster: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_amoc"));
+    let mut cmd = node_command(env!("CARGO_BIN_EXE_amoc"), cluster);
     cmd.args(args);
+    cmd
+}
+
+/// A command of program `exe` for a node of `cluster`: no `AMOC_*` variable but
+/// `AMOC_CLUSTER`.
+pub fn node_command(exe: impl AsRef<std::ffi::OsStr>, cluster: &str) -> Command {
+    let mut cmd = Command::new(exe);
     for (k, _) in std::env::vars() {
         if k.starts_with("AMOC_") {
             cmd.env_remove(k);

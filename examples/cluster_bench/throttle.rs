@@ -1,0 +1,143 @@
+//! The cluster bench's throttle figures: after the users part, the run is stopped and a
+//! `throttle_probe` run starts on every worker (users waiting on one throttle of 1 000 000/s
+//! cluster-wide, grants logged on `CLOCK_MONOTONIC`). The logs merged: the most grants in any
+//! one-second window (never above the rate) and the rate achieved while every node granted
+//! (goal ≥ 99 %).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use serde_json::json;
+
+use super::call;
+
+/// The cluster-wide rate, per second.
+const RATE: u64 = 1_000_000;
+/// Users waiting on it (over all workers).
+const USERS: u64 = 3_000;
+/// How long the probe runs.
+const RUN: Duration = Duration::from_secs(8);
+
+/// The figures for the bench's last line.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    rate: u64,
+    achieved: f64,
+    max_in_window: u64,
+}
+
+impl fmt::Display for Figures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "throttle_rate={} throttle_achieved_per_s={:.0} max_in_window={}",
+            self.rate, self.achieved, self.max_in_window
+        )
+    }
+}
+
+fn wait_finished(api: SocketAddr, nodes: &[String], limit: Duration) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    for name in nodes {
+        loop {
+            let (_, s) = call(api, "GET", &format!("/status/{name}"), None)?;
+            let status = s["controller"]["status"].as_str().unwrap_or_default();
+            if matches!(status, "finished" | "idle") {
+                break;
+            }
+            if t0.elapsed() > limit {
+                bail!("{name} still {status:?} after the stop");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(())
+}
+
+/// Stops the current run, runs the probe at [`RATE`] on `nodes` and measures it.
+pub fn measure(api: SocketAddr, nodes: &[String], limit: Duration) -> anyhow::Result<Figures> {
+    let (code, r) = call(api, "PATCH", "/execution/stop", None)?;
+    if code != 200 {
+        bail!("stop refused ({code}): {r}");
+    }
+    wait_finished(api, nodes, limit)?;
+    let dir = std::env::temp_dir().join(format!("amoc-cluster-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let figures = probe(api, nodes, limit, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    figures
+}
+
+fn probe(
+    api: SocketAddr,
+    nodes: &[String],
+    limit: Duration,
+    dir: &Path,
+) -> anyhow::Result<Figures> {
+    let prefix = dir.join("grants");
+    let start = json!({"scenario": "throttle_probe", "users": USERS,
+        "settings": {"user_rate": "infinity", "probe_rate": RATE,
+                     "probe_log": prefix.to_string_lossy()}});
+    let (code, r) = call(api, "PATCH", "/execution/start", Some(start))?;
+    if code != 200 {
+        bail!("probe start refused ({code}): {r}");
+    }
+    std::thread::sleep(RUN);
+    let (code, r) = call(api, "PATCH", "/execution/stop", None)?;
+    if code != 200 {
+        bail!("probe stop refused ({code}): {r}");
+    }
+    wait_finished(api, nodes, limit)?;
+    let mut logs = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let bytes = std::fs::read(entry?.path())?;
+        let mut times: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        times.sort_unstable();
+        logs.push(times);
+    }
+    if logs.len() != nodes.len() {
+        bail!("{} grant logs for {} workers", logs.len(), nodes.len());
+    }
+    let first = logs
+        .iter()
+        .filter_map(|l| l.first())
+        .max()
+        .context("no grant")?;
+    let last = logs
+        .iter()
+        .filter_map(|l| l.last())
+        .min()
+        .context("no grant")?;
+    // Every node granting, after a second of start-up, until just before the stop.
+    let (from, to) = (first + 1_000_000_000, last.saturating_sub(200_000_000));
+    if to <= from {
+        bail!("the nodes did not grant together long enough");
+    }
+    let mut all = logs.concat();
+    all.sort_unstable();
+    let granted = all.iter().filter(|t| **t >= from && **t < to).count();
+    Ok(Figures {
+        rate: RATE,
+        achieved: granted as f64 * 1e9 / (to - from) as f64,
+        max_in_window: max_in_window(&all, 1_000_000_000),
+    })
+}
+
+/// The most grants in any half-open window of `interval` ns of the sorted `times`.
+fn max_in_window(times: &[u64], interval: u64) -> u64 {
+    let mut j = 0;
+    let mut most = 0;
+    for i in 0..times.len() {
+        while j < times.len() && times[j] < times[i] + interval {
+            j += 1;
+        }
+        most = most.max(j - i);
+    }
+    most as u64
+}

@@ -1,0 +1,194 @@
+//! Cluster-wide throttles on a worker node: the hook that lets the cluster lease each
+//! throttle's rate to this node in shares (SPEC 9, `docs/cluster.md`).
+//!
+//! Once [`Throttles::lease_shares`] was called (the worker does it before it joins), every
+//! throttle started with a finite rate and an interval (not a concurrency limit, not unlimited,
+//! not a reserved name such as `user_rate`) is *leased*:
+//!
+//! * its configured rate is the **cluster total**: it is kept as the *declared* configuration
+//!   (what `start` compares against for `AlreadyStarted`, what the worker reports to the
+//!   master), while the local throttle runs at the node's **share**, starting at 0: a node
+//!   grants nothing before the master leased it a share;
+//! * the cluster agent sets the share with [`LeasedThrottles::apply`], a plain rate change of
+//!   the local throttle, so the node enforces it exactly as a one-node throttle (G1 for the
+//!   share); `pause`/`resume` keep working on top of it;
+//! * `change_rate` to another finite rate changes the declared rate only (the master then
+//!   re-splits it, decreases first); to unlimited or a concurrency limit it leaves the
+//!   cluster and applies locally; `change_rate_gradually` is refused (`InvalidPlan`);
+//! * `info` shows the local throttle: its rate is the node's share.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::owner::ChangeRate;
+use super::{Rate, ThrottleConfig, ThrottleError, Throttles};
+
+/// The declared (cluster-total) configurations of the leased throttles of one registry.
+#[derive(Debug)]
+pub(super) struct Leases {
+    declared: Mutex<BTreeMap<String, ThrottleConfig>>,
+    /// Bumped on every declaration change, so the agent reports at once.
+    changes: watch::Sender<u64>,
+}
+
+impl Leases {
+    fn new() -> Self {
+        Self {
+            declared: Mutex::new(BTreeMap::new()),
+            changes: watch::Sender::new(0),
+        }
+    }
+
+    pub(super) fn declared(&self, name: &str) -> Option<ThrottleConfig> {
+        crate::sync::lock(&self.declared).get(name).copied()
+    }
+
+    pub(super) fn declare(&self, name: &str, config: ThrottleConfig) {
+        crate::sync::lock(&self.declared).insert(name.to_owned(), config);
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    pub(super) fn undeclare(&self, name: &str) {
+        if crate::sync::lock(&self.declared).remove(name).is_some() {
+            self.changes.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+/// Whether a configuration is split over nodes: a finite rate per interval.
+pub(super) fn leasable(config: &ThrottleConfig) -> bool {
+    matches!(config.limit(), Rate::Finite(_)) && !config.interval().is_zero()
+}
+
+/// The local configuration a leased throttle starts with: nothing passes until leased.
+pub(super) fn unleased(config: &ThrottleConfig) -> ThrottleConfig {
+    ThrottleConfig::rate_per(0, config.interval())
+}
+
+/// The worker agent's handle on the leased throttles of one registry.
+#[derive(Debug, Clone)]
+pub struct LeasedThrottles {
+    throttles: Throttles,
+    leases: Arc<Leases>,
+}
+
+/// What a leased throttle reports to the master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseUsage {
+    /// Requests waiting now.
+    pub waiting: u64,
+    /// Permits granted since the local throttle started.
+    pub granted: u64,
+    /// Allowance missed since the local throttle started (share unused for lack of demand).
+    pub missed: u64,
+}
+
+impl LeasedThrottles {
+    /// The leased throttles running now, with their declared (cluster-total) configuration.
+    pub fn declared(&self) -> BTreeMap<String, ThrottleConfig> {
+        crate::sync::lock(&self.leases.declared).clone()
+    }
+
+    /// Changes whenever a leased throttle starts, stops or has its declared rate changed.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.leases.changes.subscribe()
+    }
+
+    /// Sets the node's share of throttle `name`: at most `share` permits per `interval` from
+    /// now on (a rate change of the local throttle, SPEC 6.4 G1 for the share). Errors:
+    /// `NoSuchThrottle` when it is not (or no longer) leased.
+    pub async fn apply(
+        &self,
+        name: &str,
+        share: u64,
+        interval: Duration,
+    ) -> Result<(), ThrottleError> {
+        if self.leases.declared(name).is_none() {
+            return Err(ThrottleError::NoSuchThrottle(name.to_owned()));
+        }
+        let config = ThrottleConfig::rate_per(share, interval).validate()?;
+        self.throttles.ask(name, ChangeRate(config)).await?
+    }
+
+    /// The waiting, granted and missed counts of throttle `name`.
+    pub async fn usage(&self, name: &str) -> Result<LeaseUsage, ThrottleError> {
+        let info = self.throttles.info(name).await?;
+        Ok(LeaseUsage {
+            waiting: info.waiting,
+            granted: info.granted,
+            missed: info.missed,
+        })
+    }
+}
+
+impl Throttles {
+    /// Puts this registry in cluster mode (idempotent): from now on, throttles started with a
+    /// finite rate per interval are leased (see [`LeasedThrottles`] and the module docs).
+    /// Call it before any such throttle starts.
+    ///
+    /// ```
+    /// # use amoc::throttle::{ThrottleConfig, Throttles, Rate};
+    /// # actix_rt::System::new().block_on(async {
+    /// let t = Throttles::new(amoc::telemetry::Telemetry::new());
+    /// let leased = t.lease_shares();
+    /// t.start("n", ThrottleConfig::rate(600)).await.unwrap();
+    /// assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(0)); // not leased yet
+    /// leased.apply("n", 200, std::time::Duration::from_secs(60)).await.unwrap();
+    /// assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(200));
+    /// assert_eq!(leased.declared()["n"], ThrottleConfig::rate(600));
+    /// # });
+    /// ```
+    pub fn lease_shares(&self) -> LeasedThrottles {
+        let leases = self
+            .inner
+            .leases
+            .get_or_init(|| Arc::new(Leases::new()))
+            .clone();
+        LeasedThrottles {
+            throttles: self.clone(),
+            leases,
+        }
+    }
+
+    pub(super) fn leases(&self) -> Option<&Arc<Leases>> {
+        self.inner.leases.get()
+    }
+
+    /// Whether `name` started with `config` is leased.
+    pub(super) fn leased_start(&self, name: &str, config: &ThrottleConfig) -> bool {
+        self.leases().is_some() && leasable(config) && !self.inner.reserved.contains_key(name)
+    }
+
+    /// A `change_rate` of a leased throttle (or one becoming leased): `Some` when handled here.
+    pub(super) async fn leased_change(
+        &self,
+        name: &str,
+        config: ThrottleConfig,
+    ) -> Option<Result<(), ThrottleError>> {
+        let leases = self.leases()?.clone();
+        let declared = leases.declared(name);
+        if declared.is_none() && !self.leased_start(name, &config) {
+            return None;
+        }
+        if !leasable(&config) {
+            // Unlimited or a concurrency limit: per node, applied locally.
+            leases.undeclare(name);
+            return None;
+        }
+        if declared == Some(config) {
+            return Some(Ok(()));
+        }
+        if declared.is_none() {
+            // Joining the cluster: nothing passes until leased.
+            match self.ask(name, ChangeRate(unleased(&config))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) | Err(e) => return Some(Err(e)),
+            }
+        }
+        leases.declare(name, config);
+        Some(Ok(()))
+    }
+}

@@ -1,0 +1,86 @@
+//! A registry in cluster mode (`Throttles::lease_shares`): which throttles are leased, what
+//! `start`, `change_rate`, `change_rate_gradually` and `stop` do to them, and the share the
+//! cluster agent applies.
+
+use std::time::Duration;
+
+use amoc::telemetry::Telemetry;
+use amoc::throttle::{GradualPlan, Rate, ThrottleConfig, ThrottleError, Throttles};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[actix_rt::test]
+async fn finite_rates_are_leased_others_stay_local() {
+    let t = Throttles::new(Telemetry::new());
+    let leased = t.lease_shares();
+    t.start("rate", ThrottleConfig::rate_per(100, SECOND))
+        .await
+        .unwrap();
+    t.start("conc", ThrottleConfig::concurrency(3))
+        .await
+        .unwrap();
+    t.start("free", ThrottleConfig::unlimited()).await.unwrap();
+    let r = t.reserve("user_rate").unwrap();
+    t.start_reserved(&r, ThrottleConfig::rate(60))
+        .await
+        .unwrap();
+    let declared = leased.declared();
+    assert_eq!(declared.keys().collect::<Vec<_>>(), vec!["rate"]);
+    assert_eq!(t.info("rate").await.unwrap().rate, Rate::Finite(0));
+    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(3));
+    assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(60));
+    // A permit passes once a share is applied.
+    leased.apply("rate", 10, SECOND).await.unwrap();
+    let permit = tokio::time::timeout(SECOND, t.wait("rate")).await;
+    assert!(permit.is_ok_and(|p| p.is_ok()));
+    assert_eq!(leased.usage("rate").await.unwrap().granted, 1);
+    assert_eq!(
+        leased.apply("conc", 1, SECOND).await,
+        Err(ThrottleError::NoSuchThrottle("conc".into()))
+    );
+}
+
+#[actix_rt::test]
+async fn changes_go_to_the_declared_rate_and_stop_forgets_it() {
+    let t = Throttles::new(Telemetry::new());
+    let leased = t.lease_shares();
+    let mut changes = leased.changes();
+    t.start("n", ThrottleConfig::rate_per(100, SECOND))
+        .await
+        .unwrap();
+    assert!(changes.has_changed().unwrap());
+    changes.borrow_and_update();
+    leased.apply("n", 40, SECOND).await.unwrap();
+    t.change_rate("n", ThrottleConfig::rate_per(50, SECOND))
+        .await
+        .unwrap();
+    assert!(changes.has_changed().unwrap());
+    assert_eq!(leased.declared()["n"], ThrottleConfig::rate_per(50, SECOND));
+    assert_eq!(
+        t.info("n").await.unwrap().rate,
+        Rate::Finite(40),
+        "the share stays"
+    );
+    assert!(matches!(
+        t.start("n", ThrottleConfig::rate_per(100, SECOND)).await,
+        Err(ThrottleError::WrongReconfiguration { .. })
+    ));
+    let plan = GradualPlan::new(10, 20).every(Duration::from_millis(10), 2);
+    assert!(matches!(
+        t.change_rate_gradually("n", plan).await,
+        Err(ThrottleError::InvalidPlan(_))
+    ));
+    // To unlimited: no longer a cluster throttle.
+    t.change_rate("n", ThrottleConfig::unlimited())
+        .await
+        .unwrap();
+    assert!(leased.declared().is_empty());
+    assert_eq!(t.info("n").await.unwrap().rate, Rate::Unlimited);
+    // Back to a finite rate: leased again, from share 0.
+    t.change_rate("n", ThrottleConfig::rate_per(70, SECOND))
+        .await
+        .unwrap();
+    assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(0));
+    t.stop("n").await.unwrap();
+    assert!(leased.declared().is_empty());
+}
