@@ -152,8 +152,8 @@ fn run_at(rate: u64, users: u64, least: f64) {
     assert!(most <= rate, "{most} grants in one interval, rate {rate}");
     // ≥ 99 % on a quiet machine; tolerant on a busy 2-core CI.
     assert!(
-        achieved >= rate as f64 * 0.97,
-        "achieved {achieved:.0}/s of {rate}/s"
+        achieved >= rate as f64 * least,
+        "achieved {achieved:.0}/s of {rate}/s, less than {least} of it"
     );
 }
 
