@@ -146,6 +146,7 @@ mod requests;
 pub mod schedule;
 mod shard;
 mod supervision;
+mod window;
 
 use std::time::Duration;
 
@@ -156,6 +157,7 @@ pub use handle::Throttles;
 pub use leasing::{LeaseUsage, LeasedThrottles};
 pub use lifecycle::Reservation;
 pub use permit::{Permit, RunHandle};
+pub use window::max_in_window;
 
 /// What [`Throttles::info`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,6 +153,43 @@ async fn shutdown(nodes: Vec<Node>, stop: &watch::Sender<bool>) {
     }
 }
 
+/// A master and two workers on one hub, each loading the throttle with 20 users (log tags
+/// 1 and 2), after 0.8 s of running.
+struct Loaded {
+    hub: Hub,
+    mapp: App,
+    master: Master,
+    thr: ThrottleMaster,
+    w1: Node,
+    w2: Node,
+    log: Log,
+    stop: watch::Sender<bool>,
+}
+
+async fn two_loaded_workers() -> Loaded {
+    let hub = Hub::new();
+    let mapp = builder().shards(1).start().await.unwrap();
+    let (master, thr) = master(&hub, &mapp).await;
+    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
+    start_throttle(&w1).await;
+    start_throttle(&w2).await;
+    let log: Log = Arc::default();
+    let stop = watch::Sender::new(false);
+    load(w1.app.throttles(), 1, 20, &log, &stop);
+    load(w2.app.throttles(), 2, 20, &log, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    Loaded {
+        hub,
+        mapp,
+        master,
+        thr,
+        w1,
+        w2,
+        log,
+        stop,
+    }
+}
+
 #[actix_rt::test]
 async fn a_node_grants_nothing_before_its_first_lease() {
     let app = builder().shards(1).start().await.unwrap();
@@ -226,17 +263,16 @@ async fn two_nodes_share_the_rate_and_follow_the_demand() {
 
 #[actix_rt::test]
 async fn a_partitioned_node_stops_granting_before_its_share_is_reused() {
-    let hub = Hub::new();
-    let mapp = builder().shards(1).start().await.unwrap();
-    let (_m, _thr) = master(&hub, &mapp).await;
-    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
-    start_throttle(&w1).await;
-    start_throttle(&w2).await;
-    let log: Log = Arc::default();
-    let stop = watch::Sender::new(false);
-    load(w1.app.throttles(), 1, 20, &log, &stop);
-    load(w2.app.throttles(), 2, 20, &log, &stop);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let Loaded {
+        hub,
+        mapp,
+        master: _m,
+        thr: _thr,
+        w1,
+        w2,
+        log,
+        stop,
+    } = two_loaded_workers().await;
     let cut = Instant::now();
     hub.isolate("w2", true);
     // w2's lease (500 ms after its last table) lapses on its own.
@@ -263,17 +299,16 @@ async fn a_partitioned_node_stops_granting_before_its_share_is_reused() {
 
 #[actix_rt::test]
 async fn a_rate_lowered_on_the_master_bounds_the_sum_at_once() {
-    let hub = Hub::new();
-    let mapp = builder().shards(1).start().await.unwrap();
-    let (_m, thr) = master(&hub, &mapp).await;
-    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
-    start_throttle(&w1).await;
-    start_throttle(&w2).await;
-    let log: Log = Arc::default();
-    let stop = watch::Sender::new(false);
-    load(w1.app.throttles(), 1, 20, &log, &stop);
-    load(w2.app.throttles(), 2, 20, &log, &stop);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let Loaded {
+        hub: _hub,
+        mapp,
+        master: _m,
+        thr,
+        w1,
+        w2,
+        log,
+        stop,
+    } = two_loaded_workers().await;
     let unknown = thr
         .change_rate("nope", ThrottleConfig::rate_per(1, INTERVAL))
         .await;
@@ -304,17 +339,16 @@ async fn a_rate_lowered_on_the_master_bounds_the_sum_at_once() {
 
 #[actix_rt::test]
 async fn a_node_that_stops_the_throttle_gives_its_share_up() {
-    let hub = Hub::new();
-    let mapp = builder().shards(1).start().await.unwrap();
-    let (_m, thr) = master(&hub, &mapp).await;
-    let (w1, w2) = (worker(&hub, "w1").await, worker(&hub, "w2").await);
-    start_throttle(&w1).await;
-    start_throttle(&w2).await;
-    let log: Log = Arc::default();
-    let stop = watch::Sender::new(false);
-    load(w1.app.throttles(), 1, 20, &log, &stop);
-    load(w2.app.throttles(), 2, 20, &log, &stop);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let Loaded {
+        hub: _hub,
+        mapp,
+        master: _m,
+        thr,
+        w1,
+        w2,
+        log,
+        stop,
+    } = two_loaded_workers().await;
     w1.app.throttles().stop(NAME).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let end = Instant::now();

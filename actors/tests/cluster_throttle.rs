@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use amoc::throttle::max_in_window;
 use amoc_actors::scenarios::ThrottleProbe;
 use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
 use serde_json::json;
@@ -76,19 +77,6 @@ fn grant_logs(dir: &Path) -> Vec<Vec<u64>> {
         logs.push(times);
     }
     logs
-}
-
-/// The most grants in any half-open window of `interval` ns.
-fn max_in_window(times: &[u64], interval: u64) -> u64 {
-    let mut j = 0;
-    let mut most = 0;
-    for i in 0..times.len() {
-        while j < times.len() && times[j] < times[i] + interval {
-            j += 1;
-        }
-        most = most.max(j - i);
-    }
-    most as u64
 }
 
 /// `least`: the fraction of the rate that must be achieved (the window bound is exact).

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use amoc::throttle::max_in_window;
 use anyhow::{bail, Context as _};
 use serde_json::json;
 
@@ -127,17 +128,4 @@ fn probe(
         achieved: granted as f64 * 1e9 / (to - from) as f64,
         max_in_window: max_in_window(&all, 1_000_000_000),
     })
-}
-
-/// The most grants in any half-open window of `interval` ns of the sorted `times`.
-fn max_in_window(times: &[u64], interval: u64) -> u64 {
-    let mut j = 0;
-    let mut most = 0;
-    for i in 0..times.len() {
-        while j < times.len() && times[j] < times[i] + interval {
-            j += 1;
-        }
-        most = most.max(j - i);
-    }
-    most as u64
 }

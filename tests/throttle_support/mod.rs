@@ -50,18 +50,11 @@ pub async fn arrives(rx: &mut mpsc::UnboundedReceiver<u64>, within: Duration) ->
     matches!(tokio::time::timeout(within, rx.recv()).await, Ok(Some(_)))
 }
 
-/// The largest number of timestamps (ns) in any half-open window of `window` ns.
+/// The largest number of timestamps (ns) in any half-open window of `window` ns (sorts them
+/// first).
 pub fn max_in_window(times: &mut [u64], window: u64) -> usize {
     times.sort_unstable();
-    let mut best = 0;
-    let mut lo = 0;
-    for hi in 0..times.len() {
-        while times[hi] - times[lo] >= window {
-            lo += 1;
-        }
-        best = best.max(hi - lo + 1);
-    }
-    best
+    amoc::throttle::max_in_window(times, window) as usize
 }
 
 /// A `wait` on `name` that is queued (or already answered) when this returns: a request
