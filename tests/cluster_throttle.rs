@@ -19,6 +19,7 @@ use amoc::cluster::{ClusterConfig, Fingerprint, Master, ThrottleMaster, Throttle
 use amoc::cluster::{Worker, WorkerState};
 use amoc::throttle::{Rate, ThrottleConfig, Throttles};
 use common::app::builder;
+use common::poll::eventually;
 use common::scenarios::Idle;
 use common::TIMEOUT;
 use tokio::sync::watch;
@@ -154,16 +155,27 @@ async fn shutdown(nodes: Vec<Node>, stop: &watch::Sender<bool>) {
 }
 
 /// A master and two workers on one hub, each loading the throttle with 20 users (log tags
-/// 1 and 2), after 0.8 s of running.
+/// 1 and 2), once both have granted.
 struct Loaded {
     hub: Hub,
     mapp: App,
-    master: Master,
+    /// The master agent leasing the shares (kept for the whole test).
+    _master: Master,
     thr: ThrottleMaster,
     w1: Node,
     w2: Node,
     log: Log,
     stop: watch::Sender<bool>,
+}
+
+impl Loaded {
+    /// Checks the window bound over the whole run (G1) and shuts every node down.
+    async fn finish(self) {
+        let most = max_in_window(&self.log);
+        assert!(most <= RATE, "{most} grants in one interval, rate {RATE}");
+        shutdown(vec![self.w1, self.w2], &self.stop).await;
+        self.mapp.shutdown().await;
+    }
 }
 
 async fn two_loaded_workers() -> Loaded {
@@ -177,11 +189,16 @@ async fn two_loaded_workers() -> Loaded {
     let stop = watch::Sender::new(false);
     load(w1.app.throttles(), 1, 20, &log, &stop);
     load(w2.app.throttles(), 2, 20, &log, &stop);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    eventually("both workers granting", || {
+        let granted = |node| log.lock().unwrap().iter().any(|(n, _)| *n == node);
+        let both = granted(1) && granted(2);
+        async move { both }
+    })
+    .await;
     Loaded {
         hub,
         mapp,
-        master,
+        _master: master,
         thr,
         w1,
         w2,
@@ -263,108 +280,76 @@ async fn two_nodes_share_the_rate_and_follow_the_demand() {
 
 #[actix_rt::test]
 async fn a_partitioned_node_stops_granting_before_its_share_is_reused() {
-    let Loaded {
-        hub,
-        mapp,
-        master: _m,
-        thr: _thr,
-        w1,
-        w2,
-        log,
-        stop,
-    } = two_loaded_workers().await;
+    let l = two_loaded_workers().await;
     let cut = Instant::now();
-    hub.isolate("w2", true);
+    l.hub.isolate("w2", true);
     // w2's lease (500 ms after its last table) lapses on its own.
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let end = Instant::now();
     let lapse = cut + cfg().lease + Duration::from_millis(100);
     assert_eq!(
-        grants(&log, Some(2), lapse, end),
+        grants(&l.log, Some(2), lapse, end),
         0,
         "w2 granted after its lease lapsed"
     );
-    assert!(grants(&log, Some(2), cut - Duration::from_millis(500), cut) > 0);
+    assert!(grants(&l.log, Some(2), cut - Duration::from_millis(500), cut) > 0);
     // w1 got w2's share once it was reclaimed.
-    let late = grants(&log, Some(1), end - Duration::from_millis(500), end);
+    let late = grants(&l.log, Some(1), end - Duration::from_millis(500), end);
     assert!(
         late * 100 >= RATE * 5 * 75,
         "w1 granted {late} in 0.5 s after the reclaim"
     );
-    let most = max_in_window(&log);
-    assert!(most <= RATE, "{most} grants in one interval, rate {RATE}");
-    shutdown(vec![w1, w2], &stop).await;
-    mapp.shutdown().await;
+    l.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_rate_lowered_on_the_master_bounds_the_sum_at_once() {
-    let Loaded {
-        hub: _hub,
-        mapp,
-        master: _m,
-        thr,
-        w1,
-        w2,
-        log,
-        stop,
-    } = two_loaded_workers().await;
-    let unknown = thr
+    let l = two_loaded_workers().await;
+    let unknown = l
+        .thr
         .change_rate("nope", ThrottleConfig::rate_per(1, INTERVAL))
         .await;
     assert!(unknown.is_err());
     let changed = Instant::now();
-    thr.change_rate(NAME, ThrottleConfig::rate_per(RATE / 2, INTERVAL))
+    l.thr
+        .change_rate(NAME, ThrottleConfig::rate_per(RATE / 2, INTERVAL))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // Windows after the orders arrived hold the new rate; the achieved rate follows it.
-    let most = max_in_window_after(&log, Some(changed + Duration::from_millis(50)));
+    let most = max_in_window_after(&l.log, Some(changed + Duration::from_millis(50)));
     assert!(
         most <= RATE / 2,
         "{most} grants in one interval after lowering to {}",
         RATE / 2
     );
     let end = Instant::now();
-    let late = grants(&log, None, end - Duration::from_millis(500), end);
+    let late = grants(&l.log, None, end - Duration::from_millis(500), end);
     assert!(
         late * 100 >= RATE / 2 * 5 * 75,
         "{late} grants in 0.5 s at {}",
         RATE / 2
     );
-    assert!(max_in_window(&log) <= RATE);
-    shutdown(vec![w1, w2], &stop).await;
-    mapp.shutdown().await;
+    l.finish().await;
 }
 
 #[actix_rt::test]
 async fn a_node_that_stops_the_throttle_gives_its_share_up() {
-    let Loaded {
-        hub: _hub,
-        mapp,
-        master: _m,
-        thr,
-        w1,
-        w2,
-        log,
-        stop,
-    } = two_loaded_workers().await;
-    w1.app.throttles().stop(NAME).await.unwrap();
+    let l = two_loaded_workers().await;
+    l.w1.app.throttles().stop(NAME).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let end = Instant::now();
-    let alone = grants(&log, Some(2), end - Duration::from_millis(500), end);
+    let alone = grants(&l.log, Some(2), end - Duration::from_millis(500), end);
     assert!(
         alone * 100 >= RATE * 5 * 75,
         "w2 alone granted {alone} in 0.5 s"
     );
-    let shares = &thr.shares()[NAME].shares;
+    let shares = &l.thr.shares()[NAME].shares;
     let w2_share: u64 = shares
         .iter()
         .filter(|(k, _)| k.starts_with("w2@"))
         .map(|(_, s)| s.share)
         .sum();
     assert_eq!(w2_share, RATE, "{shares:?}");
-    assert!(max_in_window(&log) <= RATE);
-    shutdown(vec![w1, w2], &stop).await;
-    mapp.shutdown().await;
+    l.finish().await;
 }
