@@ -138,24 +138,37 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// The error and its causes on one line, skipping causes its text already shows.
+/// The error and its causes on one line, skipping causes its text already shows (and a
+/// cause that only repeats the one before with a prefix replaces it).
 fn one_line(e: &anyhow::Error) -> String {
     let mut line = String::new();
+    let mut last = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
+        if line.contains(&text) {
+            continue;
         }
+        if !last.is_empty() && text.contains(&last) {
+            // "authorization violation" then "nats: authorization violation": keep one.
+            line.truncate(line.len() - last.len());
+        } else if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+        last = text;
     }
     line.replace('\n', " ")
 }
 
 /// Log lines on stderr, coloured only on a terminal (and never with `NO_COLOR` set).
 fn init_logging(verbose: bool) {
-    let default = if verbose { "info" } else { "warn" };
+    // async-nats logs its connection errors itself; the node says them once in its own
+    // words (the error line, or the cluster's connection warnings).
+    let default = if verbose {
+        "info"
+    } else {
+        "warn,async_nats=off"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -170,4 +183,47 @@ fn init_logging(verbose: bool) {
 /// Completes on Ctrl-C or SIGTERM (for `serve`).
 pub(crate) async fn stop_signal() {
     let _ = crate::runner::stop_signal().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct E {
+        text: &'static str,
+        #[source]
+        source: Option<Box<E>>,
+    }
+
+    fn chain(texts: &[&'static str]) -> anyhow::Error {
+        let mut e: Option<Box<E>> = None;
+        for text in texts.iter().rev() {
+            e = Some(Box::new(E { text, source: e }));
+        }
+        anyhow::Error::new(*e.expect("one text at least"))
+    }
+
+    #[test]
+    fn causes_are_joined_once() {
+        let e = chain(&["cannot connect to NATS at nats://h:1", "timed out"]);
+        assert_eq!(
+            one_line(&e),
+            "cannot connect to NATS at nats://h:1: timed out"
+        );
+        let e = chain(&["a: b", "b"]);
+        assert_eq!(one_line(&e), "a: b");
+        let e = chain(&[
+            "cannot connect",
+            "authorization violation",
+            "nats: authorization violation",
+        ]);
+        assert_eq!(
+            one_line(&e),
+            "cannot connect: nats: authorization violation"
+        );
+        let e = chain(&["two\nlines"]);
+        assert_eq!(one_line(&e), "two lines");
+    }
 }

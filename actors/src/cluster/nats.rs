@@ -2,10 +2,12 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use amoc::cluster::{Inbox, Incoming, Transport, TransportError};
 use async_nats::client::RequestErrorKind;
+use async_nats::Event;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
@@ -47,6 +49,15 @@ pub enum NatsError {
     /// The URL does not parse.
     #[error("invalid NATS URL {0:?}: expected nats://HOST:PORT")]
     Url(String),
+    /// `AMOC_NATS_CA` names no readable file.
+    #[error("cannot read AMOC_NATS_CA {}", path.display())]
+    Ca {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The server could not be reached or refused the credentials.
     #[error("cannot connect to NATS at {url}")]
     Connect {
@@ -101,7 +112,8 @@ impl NatsOptions {
         let mut opts = async_nats::ConnectOptions::new()
             .name(name)
             .connection_timeout(Duration::from_secs(5))
-            .ping_interval(Duration::from_secs(5));
+            .ping_interval(Duration::from_secs(5))
+            .event_callback(connection_event(self.url.clone()));
         if let Some(t) = &self.token {
             opts = opts.token(t.clone());
         }
@@ -112,6 +124,11 @@ impl NatsOptions {
             opts = opts.nkey(seed.clone());
         }
         if let Some(ca) = &self.ca {
+            // async-nats reads it only when it connects, and then says "No such file" alone.
+            std::fs::metadata(ca).map_err(|source| NatsError::Ca {
+                path: ca.clone(),
+                source,
+            })?;
             opts = opts.add_root_certificates(ca.clone());
         }
         if !loopback {
@@ -126,6 +143,35 @@ impl NatsOptions {
                 source,
             })?;
         Ok(NatsTransport { client })
+    }
+}
+
+/// The connection's events, told once each in the node's own words (async-nats' own log lines
+/// are off unless `--verbose`): a lost server is a warning, and so is the reconnection, so an
+/// operator sees both ends of an outage. Reconnection itself is async-nats' (it retries
+/// forever; the cluster's leases make a long outage safe).
+fn connection_event(url: String) -> impl Fn(Event) -> std::future::Ready<()> + Send + Sync {
+    let lost = AtomicBool::new(false);
+    move |event| {
+        match event {
+            Event::Disconnected => {
+                lost.store(true, Ordering::Relaxed);
+                tracing::warn!(target: "amoc::cluster", "lost the NATS server ({url}); reconnecting");
+            }
+            Event::Connected if lost.swap(false, Ordering::Relaxed) => {
+                tracing::warn!(target: "amoc::cluster", "reconnected to NATS ({url})");
+            }
+            Event::Connected => {}
+            // Each failed reconnection attempt: the "reconnecting" line said it.
+            Event::ClientError(_) if lost.load(Ordering::Relaxed) => {}
+            Event::Closed => tracing::info!(target: "amoc::cluster", "NATS connection closed"),
+            Event::SlowConsumer(_) => tracing::warn!(
+                target: "amoc::cluster",
+                "NATS: this node reads its messages too slowly; some were dropped"
+            ),
+            other => tracing::warn!(target: "amoc::cluster", "NATS: {other}"),
+        }
+        std::future::ready(())
     }
 }
 

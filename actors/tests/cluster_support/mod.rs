@@ -142,7 +142,7 @@ fn listens(proc: &mut Proc, port: u16) -> bool {
 
 /// Servers on fresh ports, all listening (a few tries: a free port may be taken before the
 /// server binds it).
-fn spawn_servers(n: usize) -> Vec<Server> {
+fn spawn_servers(n: usize, extra: &[&str]) -> Vec<Server> {
     for _ in 0..5 {
         let mut ports: Vec<u16> = (0..3 * n).map(|_| free_port()).collect();
         ports.sort_unstable();
@@ -157,6 +157,7 @@ fn spawn_servers(n: usize) -> Vec<Server> {
             let mut cmd = Command::new("nats-server");
             cmd.args(["-a", "127.0.0.1", "-p", &clients[i].to_string()]);
             cmd.args(["-m", &monitors[i].to_string()]);
+            cmd.args(extra);
             if n > 1 {
                 let others: Vec<String> = (0..n)
                     .filter(|j| *j != i)
@@ -193,6 +194,15 @@ impl Nats {
     /// `n` servers with routes to each other (`--cluster`/`--routes`), each with its
     /// monitoring port; returns once every route is up.
     pub fn routed(n: usize) -> Nats {
+        Nats::launch(n, &[])
+    }
+
+    /// One server with more `nats-server` arguments (`--auth TOKEN`, `--tls`...).
+    pub fn start_with(extra: &[&str]) -> Nats {
+        Nats::launch(1, extra)
+    }
+
+    fn launch(n: usize, extra: &[&str]) -> Nats {
         let installed = Command::new("nats-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -204,7 +214,7 @@ impl Nats {
             "nats-server is not on PATH: these tests need it (apt-get install -y nats-server; \
              .ci/run installs it)"
         );
-        let servers = spawn_servers(n);
+        let servers = spawn_servers(n, extra);
         let nats = Nats {
             url: servers
                 .iter()
@@ -286,6 +296,11 @@ pub fn master(nats: &Nats, cluster: &str) -> MasterProc {
 
 /// [`master`] with extra environment variables (`AMOC_NODES`...).
 pub fn master_with(nats: &Nats, cluster: &str, env: &[(&str, &str)]) -> MasterProc {
+    master_at(&nats.url, cluster, env)
+}
+
+/// [`master_with`] on the NATS URL `url` (a `tls://` one...).
+pub fn master_at(url: &str, cluster: &str, env: &[(&str, &str)]) -> MasterProc {
     let args = [
         "serve",
         "--listen",
@@ -294,7 +309,7 @@ pub fn master_with(nats: &Nats, cluster: &str, env: &[(&str, &str)]) -> MasterPr
         "--shards",
         "1",
         "--cluster",
-        &nats.url,
+        url,
     ];
     let mut cmd = amoc(&args, cluster);
     cmd.envs(env.iter().copied());
