@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use amoc::throttle::max_in_window;
-use amoc_actors::scenarios::ThrottleProbe;
+use amoc_actors::scenarios::{monotonic_ns, ThrottleProbe};
 use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
 use serde_json::json;
 
@@ -154,4 +154,79 @@ fn three_workers_share_10_000_per_s_and_never_exceed_it() {
 fn three_workers_share_100_000_per_s_and_never_exceed_it() {
     // A debug build at 100 000/s is CPU-bound on a busy 2-core machine (89.7 % seen there).
     run_at(100_000, 300, 0.8);
+}
+
+/// A worker frozen (SIGSTOP) past its lease, then woken: it must not grant on the share it
+/// held before the freeze (the master gave that share to the other worker meanwhile), from
+/// waking until it has rejoined; merged, no window holds more than the rate.
+#[test]
+fn a_woken_worker_never_grants_on_its_lapsed_lease() {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let rate = 1_000;
+    let nats = Nats::start();
+    let cluster = cluster_name("throttle-freeze");
+    let (mut m, api) = master(&nats, &cluster);
+    let mut w1 = node(
+        &cluster,
+        &format!("worker --name w1 --cluster {} --shards 1", nats.url),
+    );
+    let mut w2 = node(
+        &cluster,
+        &format!("worker --name w2 --cluster {} --shards 1", nats.url),
+    );
+    for (n, w) in [("w1", &mut w1), ("w2", &mut w2)] {
+        m.line(&format!("node {n} connected"));
+        w.line("joined cluster");
+    }
+    let dir: PathBuf = std::env::temp_dir().join(format!("amoc-{cluster}"));
+    std::fs::create_dir_all(&dir).expect("a log directory");
+    let prefix = dir.join("grants");
+    let start = json!({"scenario": "throttle_probe", "users": 60,
+        "settings": {"user_rate": "infinity", "probe_rate": rate,
+                     "probe_log": prefix.to_string_lossy()}});
+    let (code, r) = call(api, "PATCH", "/execution/start", Some(start));
+    assert_eq!(code, 200, "{r}");
+    std::thread::sleep(Duration::from_secs(2));
+    w2.signal("STOP");
+    let frozen = monotonic_ns(tokio::time::Instant::now());
+    m.line("node w2 down");
+    // Past the lease (5 s) + interval + heartbeat since w2's last renewal: w1 has it all.
+    std::thread::sleep(Duration::from_secs(3));
+    w2.signal("CONT");
+    w2.line("master lost");
+    w2.line("joined cluster");
+    let rejoined = monotonic_ns(tokio::time::Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, r) = call(api, "PATCH", "/execution/stop", None);
+    assert_eq!(code, 200, "{r}");
+    for n in ["w1", "w2"] {
+        until(api, &format!("/status/{n}"), |s| {
+            s["controller"]["status"] == "finished"
+        });
+    }
+    let w2_log = dir.join(format!("grants.{}", w2.child.id()));
+    let mut w2_grants: Vec<u64> = std::fs::read(&w2_log)
+        .expect("w2's log")
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    w2_grants.sort_unstable();
+    let logs = grant_logs(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stale: Vec<u64> = w2_grants
+        .iter()
+        .filter(|t| **t > frozen && **t < rejoined)
+        .map(|t| (t - frozen) / 1_000_000)
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "w2 granted {} permits between its freeze and its rejoin (ms after the freeze: {:?})",
+        stale.len(),
+        &stale[..stale.len().min(10)]
+    );
+    let mut all: Vec<u64> = logs.concat();
+    all.sort_unstable();
+    let most = max_in_window(&all, 1_000_000_000);
+    assert!(most <= rate, "{most} grants in one interval, rate {rate}");
 }

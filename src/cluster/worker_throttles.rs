@@ -131,6 +131,7 @@ impl Agent {
                 () = sleep_until(lapse), if lapse.is_some() => {
                     tracing::warn!("cluster: throttle lease lapsed; granting nothing");
                     self.lease_until = None;
+                    self.leased.lapse();
                     self.sync().await;
                     self.report().await;
                 }
@@ -154,7 +155,9 @@ impl Agent {
             return;
         }
         if t.renews.contains(&self.key) {
-            self.lease_until = Some(Instant::now() + self.cfg.lease);
+            let until = Instant::now() + self.cfg.lease;
+            self.lease_until = Some(until);
+            self.leased.renew_until(until);
         }
         self.table = Some(t);
         self.sync().await;

@@ -3,13 +3,15 @@
 //! the concurrency counter, the per-arbiter shards and the last configuration.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::leasing::LeaseClock;
 use super::ledger::{Claim, Credit, Ledger, StripedCounter, MAX_BATCH};
 use super::schedule::Schedule;
 use super::shard::{self, Shard};
@@ -25,6 +27,10 @@ pub(crate) const STOPPED: u8 = 3;
 pub(crate) const PAUSED: u8 = 0x10;
 
 static NEXT_CORE: AtomicU64 = AtomicU64::new(1);
+
+/// How soon a shard of a throttle whose cluster lease lapsed asks again (its agent sets the
+/// share to 0 meanwhile, or a renewal comes).
+const LAPSED_RETRY: Duration = Duration::from_millis(5);
 
 /// One throttle's shared state.
 #[derive(Debug)]
@@ -54,6 +60,9 @@ pub(crate) struct Core {
     /// Set while the owner runs a gradual plan, so that a re-created owner can report the
     /// plan it cancelled.
     plan_running: AtomicBool,
+    /// The node's cluster lease, once this throttle was leased; checked while `leased`.
+    lease: OnceLock<Arc<LeaseClock>>,
+    leased: AtomicBool,
 }
 
 impl Core {
@@ -76,9 +85,32 @@ impl Core {
             origin: Instant::now(),
             config: Mutex::new(config),
             plan_running: AtomicBool::new(false),
+            lease: OnceLock::new(),
+            leased: AtomicBool::new(false),
         });
         core.configure(config);
         core
+    }
+
+    /// Makes the grants of this throttle depend on the node's cluster lease (`Some`), or not.
+    pub(crate) fn set_lease(&self, clock: Option<&Arc<LeaseClock>>) {
+        match clock {
+            Some(c) => {
+                let _ = self.lease.set(c.clone());
+                self.leased.store(true, Ordering::Release);
+                // Waiters of a lapsed lease ask again.
+                self.changed.notify_waiters();
+            }
+            None => self.leased.store(false, Ordering::Release),
+        }
+    }
+
+    /// Whether this throttle is leased and the node's lease has lapsed at `now`: it then
+    /// grants nothing, whatever share it holds. Checked on the grant path itself because a
+    /// woken node (SIGSTOPped, then continued) runs its throttles' timers before its cluster
+    /// agent sees the lapse.
+    pub(crate) fn lease_lapsed(&self, now: Instant) -> bool {
+        self.leased.load(Ordering::Acquire) && self.lease.get().is_some_and(|c| !c.valid_at(now))
     }
 
     /// Nanoseconds on this throttle's clock.
@@ -100,6 +132,9 @@ impl Core {
         ledger.give_back(credit);
         let now = Instant::now();
         let ns = self.ns_at(now);
+        if self.lease_lapsed(now) {
+            return (Claim::nothing(ns + LAPSED_RETRY.as_nanos() as u64), now);
+        }
         let c = ledger.claim(ns, idx, want);
         drop(ledger);
         self.note_missed(c.missed);
@@ -134,6 +169,9 @@ impl Core {
         let mut ledger = lock(&self.ledger);
         ledger.give_back(credit);
         let now = Instant::now();
+        if self.lease_lapsed(now) {
+            return None;
+        }
         let c = ledger.try_pass(self.ns_at(now), idx, MAX_BATCH);
         drop(ledger);
         *credit = Credit::of(&c);
@@ -285,6 +323,9 @@ impl Core {
 
     /// Takes up to `want` concurrency slots; returns how many.
     pub(crate) fn acquire_slots(&self, want: u64) -> u64 {
+        if self.lease_lapsed(Instant::now()) {
+            return 0;
+        }
         let limit = self.conc_limit.load(Ordering::Acquire);
         let mut got = 0;
         let _ = self

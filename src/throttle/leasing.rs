@@ -18,13 +18,43 @@
 //! * `info` shows the local throttle: its rate is the node's share.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::owner::ChangeRate;
 use super::{Rate, ThrottleConfig, ThrottleError, Throttles};
+
+/// The node's lease deadline, shared by its leased throttles: past it they grant nothing,
+/// whatever share they hold, until renewed ([`LeasedThrottles::renew_until`]). No deadline
+/// until the agent first renews or lapses it (a registry used without an agent).
+#[derive(Debug)]
+pub(crate) struct LeaseClock {
+    base: Instant,
+    /// Nanoseconds after `base`; 0: lapsed; `u64::MAX`: no deadline.
+    until_ns: AtomicU64,
+}
+
+impl LeaseClock {
+    fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            until_ns: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn ns(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// Whether the lease holds at `now`.
+    pub(crate) fn valid_at(&self, now: Instant) -> bool {
+        self.ns(now) < self.until_ns.load(Ordering::Acquire)
+    }
+}
 
 /// The declared (cluster-total) configurations of the leased throttles of one registry.
 #[derive(Debug)]
@@ -32,6 +62,7 @@ pub(super) struct Leases {
     declared: Mutex<BTreeMap<String, ThrottleConfig>>,
     /// Bumped on every declaration change, so the agent reports at once.
     changes: watch::Sender<u64>,
+    pub(super) clock: Arc<LeaseClock>,
 }
 
 impl Leases {
@@ -39,6 +70,7 @@ impl Leases {
         Self {
             declared: Mutex::new(BTreeMap::new()),
             changes: watch::Sender::new(0),
+            clock: Arc::new(LeaseClock::new()),
         }
     }
 
@@ -113,6 +145,29 @@ impl LeasedThrottles {
         self.throttles.ask(name, ChangeRate(config)).await?
     }
 
+    /// Renews the node's lease until `until`: its leased throttles may grant their shares
+    /// until then (the agent calls it on each renewal from its master).
+    pub fn renew_until(&self, until: Instant) {
+        let clock = &self.leases.clock;
+        clock.until_ns.store(clock.ns(until), Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Ends the node's lease now: its leased throttles grant nothing until renewed, even
+    /// before their shares are set to 0 (checked where permits are granted).
+    pub fn lapse(&self) {
+        self.leases.clock.until_ns.store(0, Ordering::Release);
+    }
+
+    /// Lets the waiters of every leased throttle ask again (after a renewal).
+    fn wake_all(&self) {
+        for name in crate::sync::lock(&self.leases.declared).keys() {
+            if let Some(e) = self.throttles.inner.throttles.get(name) {
+                e.core.changed.notify_waiters();
+            }
+        }
+    }
+
     /// The waiting, granted and missed counts of throttle `name`.
     pub async fn usage(&self, name: &str) -> Result<LeaseUsage, ThrottleError> {
         let info = self.throttles.info(name).await?;
@@ -176,6 +231,7 @@ impl Throttles {
         if !leasable(&config) {
             // Unlimited or a concurrency limit: per node, applied locally.
             leases.undeclare(name);
+            self.set_core_lease(name, None);
             return None;
         }
         if declared == Some(config) {
@@ -189,6 +245,14 @@ impl Throttles {
             }
         }
         leases.declare(name, config);
+        self.set_core_lease(name, Some(&leases.clock));
         Some(Ok(()))
+    }
+
+    /// Makes throttle `name`'s grants depend on the node's lease (`Some`), or not.
+    pub(super) fn set_core_lease(&self, name: &str, clock: Option<&Arc<LeaseClock>>) {
+        if let Some(e) = self.inner.throttles.get(name) {
+            e.core.set_lease(clock);
+        }
     }
 }

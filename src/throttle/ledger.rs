@@ -85,6 +85,23 @@ pub(crate) struct Claim {
     generation: u64,
 }
 
+impl Claim {
+    /// No permit, and none before `next` (a node whose cluster lease lapsed asks again then).
+    pub(crate) fn nothing(next: u64) -> Claim {
+        Claim {
+            n: 0,
+            first_due: next,
+            next: Some(next),
+            missed: 0,
+            rate: 0,
+            interval_ns: 0,
+            held_until: None,
+            key: 0,
+            generation: 0,
+        }
+    }
+}
+
 /// Permits a shard claimed ahead ([`Ledger::try_pass`]): handed out one by one while the
 /// configuration is the one they were claimed under, until `until`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

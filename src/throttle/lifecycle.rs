@@ -133,6 +133,7 @@ impl Throttles {
         };
         if leased {
             if let Some(l) = self.leases() {
+                entry.core.set_lease(Some(&l.clock));
                 l.declare(name, config);
             }
         }

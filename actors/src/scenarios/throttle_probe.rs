@@ -64,7 +64,12 @@ impl Scenario for ThrottleProbe {
             None
         } else {
             let path = format!("{path}.{}", std::process::id());
-            let file = File::create(&path).map_err(|e| format!("cannot create {path}: {e}"))?;
+            // Appended: a worker that rejoins a run starts it again in the same process.
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot create {path}: {e}"))?;
             Some(Mutex::new(file))
         };
         monotonic_ns(tokio::time::Instant::now());
