@@ -261,6 +261,17 @@ impl Nats {
         let proc = self.servers[i].proc.take().expect("a live server");
         proc.signal("KILL");
     }
+
+    /// Starts the killed server `i` of a single-server [`Nats`] again on its ports.
+    pub fn restart(&mut self, i: usize) {
+        let s = &mut self.servers[i];
+        let mut cmd = Command::new("nats-server");
+        cmd.args(["-a", "127.0.0.1", "-p", &s.port.to_string()]);
+        cmd.args(["-m", &s.monitor.to_string()]);
+        let mut proc = Proc::spawn(cmd);
+        assert!(listens(&mut proc, s.port), "nats-server did not restart");
+        s.proc = Some(proc);
+    }
 }
 
 fn amoc(args: &[&str], cluster: &str) -> Command {
