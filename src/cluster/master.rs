@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
-use super::admission::{self, Admission, Fingerprint, MemberView};
+use super::admission::{self, Admission, Fingerprint, MemberView, Refusal};
 use super::expected::{Awaited, Expected};
 use super::ids::{split_add, split_count, IdBlock};
 use super::liveness::{Liveness, Verdict};
@@ -66,7 +66,13 @@ struct State {
     expected: Expected,
     /// Each node's last statistics of the run (kept when it goes down).
     stats: BTreeMap<String, NodeStats>,
+    /// The last refusal told per node instance: a worker retries its hello every half
+    /// second, and the same refusal is told once (bounded: cleared when full).
+    refusals_told: BTreeMap<(String, String), Refusal>,
 }
+
+/// How many refused node instances [`State::refusals_told`] remembers.
+const REFUSALS_KEPT: usize = 1024;
 
 #[derive(Debug)]
 struct Inner {
@@ -188,6 +194,21 @@ impl Master {
             let f = &self.inner.fingerprint;
             let decision =
                 admission::admit(member, &hello.name, &hello.instance, &hello.fingerprint, f);
+            let key = (hello.name.clone(), hello.instance.clone());
+            let new_refusal = match &decision {
+                Err(r) if st.refusals_told.get(&key) == Some(r) => false,
+                Err(r) => {
+                    if st.refusals_told.len() >= REFUSALS_KEPT {
+                        st.refusals_told.clear();
+                    }
+                    st.refusals_told.insert(key, r.clone());
+                    true
+                }
+                Ok(_) => {
+                    st.refusals_told.remove(&key);
+                    false
+                }
+            };
             if let Ok(Admission::New | Admission::Rejoin) = decision {
                 st.members.insert(
                     hello.name.clone(),
@@ -203,8 +224,9 @@ impl Master {
                 scenario: r.scenario.clone(),
                 settings: r.settings.clone(),
             });
-            decision.map(|a| (a, run))
+            (decision.map(|a| (a, run)), new_refusal)
         };
+        let (decision, new_refusal) = decision;
         let reply = match &decision {
             Ok((_, run)) => HelloReply::Admitted {
                 master: self.inner.instance.clone(),
@@ -224,8 +246,9 @@ impl Master {
                     rejoin,
                 });
             }
+            Err(_) if !new_refusal => {}
             Err(refusal) => {
-                tracing::warn!(node = %hello.name, "cluster: refused: {refusal}");
+                tracing::info!(node = %hello.name, "cluster: refused: {refusal}");
                 let _ = self.inner.events.send(ClusterEvent::Refused {
                     node: hello.name,
                     refusal,

@@ -247,10 +247,18 @@ impl Agent {
                 Some((master, Lease::new(Instant::now(), self.cfg.lease)))
             }
             Ok(HelloReply::Refused(refusal)) => {
-                tracing::warn!("cluster: refused: {refusal}");
-                self.state.send_replace(WorkerState::Joining {
-                    refused: Some(refusal),
+                // Retried every half second: the state (and the log) change once per reason.
+                let told = self.state.send_if_modified(|s| {
+                    let new = WorkerState::Joining {
+                        refused: Some(refusal.clone()),
+                    };
+                    let changed = *s != new;
+                    *s = new;
+                    changed
                 });
+                if told {
+                    tracing::info!("cluster: refused: {refusal}");
+                }
                 None
             }
             Err(e) => {
