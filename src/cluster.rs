@@ -32,6 +32,7 @@
 
 pub mod admission;
 pub mod expected;
+pub mod home;
 pub mod ids;
 pub mod lease_messages;
 pub mod leases;
