@@ -33,6 +33,9 @@
 pub mod admission;
 pub mod expected;
 pub mod home;
+pub mod home_master;
+pub mod home_messages;
+pub mod home_worker;
 pub mod ids;
 pub mod lease_messages;
 pub mod leases;

@@ -42,6 +42,10 @@ pub struct TableEntry {
     pub interval_ms: u64,
     /// Each node's share.
     pub shares: BTreeMap<String, NodeShare>,
+    /// Kept home on the master (`super::home`): nodes hold share 0 and ask per permit on
+    /// `amoc.C.thr.NAME` ([`super::home_messages`]).
+    #[serde(default)]
+    pub home: bool,
 }
 
 /// The master's share table: the orders, and the lease renewal of the nodes in `renews`.
