@@ -16,6 +16,9 @@
 //! * [`leases`]: cluster-wide throttles: shares by demand, two-phase moves, reclaim of a lost
 //!   node's share after its lease; [`ThrottleMaster`] and [`ThrottleWorker`] carry them
 //!   ([`lease_messages`] on the wire).
+//! * [`home`]: rates too low to split stay home on the master (hysteresis, safe switches);
+//!   [`home_master`] grants them per permit, [`home_worker`] asks
+//!   ([`home_messages`] on the wire).
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on

@@ -4,6 +4,9 @@
 //! | --- | --- | --- |
 //! | `amoc.C.shares` | master → all (publish, every heartbeat and on each change) | [`ShareTable`]: every throttle's rate and each node's share; renews the leases of the nodes it names |
 //! | `amoc.C.tr.NAME` | worker → master (publish, every heartbeat, on each change and when an ack is due) | [`ThrottleReports`]: declared rate, waiting, granted, missed, acknowledged epoch |
+//!
+//! A throttle kept home on the master ([`TableEntry::home`]) is asked for per permit on
+//! `amoc.C.thr.NAME` ([`super::home_messages`]).
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,9 @@
 //!   be using.
 //! * **Loss.** A node no longer up is left out of the renewals; its share is reused only
 //!   after its last renewal + lease + interval + one heartbeat ([`super::liveness::reclaim_at`]).
+//! * **Low rates.** At every rebalance [`HomeMaster`] places each throttle: a rate too low
+//!   to split (per-node spacing over 10 ms, [`super::home`]) is parked (every node at share
+//!   0) and granted per permit by the master's own throttle; the table marks it `home`.
 //!
 //! Shutdown: [`ThrottleMaster::shutdown`]; nodes then stop granting when their leases lapse.
 

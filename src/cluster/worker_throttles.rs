@@ -17,6 +17,10 @@
 //! * A throttle of the table that the node does not run is *released* in its reports (the
 //!   last order's epoch, acknowledged as share 0) once it has not granted it for one interval.
 //!
+//! * A throttle the table marks `home` (too low to split) stays at share 0 here; while the
+//!   lease holds, [`super::home_worker`] asks the master per permit for the requests waiting
+//!   on it and lets them through one by one.
+//!
 //! Reports go out every heartbeat, at once when a leased throttle starts, stops or changes
 //! its declared rate, and when an acknowledgement becomes due.
 
