@@ -38,8 +38,11 @@ pub const MAX_GUARD: Duration = Duration::from_millis(10);
 
 /// Whether `rate` per `interval` over `nodes` up nodes belongs home, given whether it is
 /// home now (`home`; hysteresis between [`LEASE_BELOW`] and [`HOME_ABOVE`]). No up node: it
-/// stays where it is.
+/// stays where it is. A concurrency limit (interval 0) is never home.
 pub fn wants_home(rate: u64, interval: Duration, nodes: usize, home: bool) -> bool {
+    if interval.is_zero() {
+        return false;
+    }
     if nodes == 0 {
         return home;
     }

@@ -19,6 +19,9 @@ fn low_rates_go_home_and_high_rates_are_leased() {
     // Exactly 10 ms is not above it; rate 0 is home.
     assert!(!wants_home(300, S, 3, false));
     assert!(wants_home(0, S, 3, false));
+    // A concurrency limit (interval 0) is never home, not even at 0.
+    assert!(!wants_home(0, Duration::ZERO, 3, true));
+    assert!(!wants_home(1, Duration::ZERO, 3, false));
 }
 
 #[test]
