@@ -12,7 +12,9 @@
 //! same users in one process. Then it SIGKILLs one worker and times the master's
 //! `node … down: no responders` line (its ping meets NATS's no-responders), and SIGSTOPs
 //! another and times `down: silent…` (missed heartbeats). Before the kills, the throttle
-//! figures (`cluster_bench/throttle.rs`: 1 000 000/s cluster-wide). The last line is
+//! figures (`cluster_bench/throttle.rs`: 1 000 000/s cluster-wide, leased; then 50/s, kept
+//! home on the master, on a line of its own:
+//! `cluster_bench low_rate=50 achieved_per_s=A max_in_window=M min_gap_ms=G`). The last line is
 //! `cluster_bench nodes=N users=U users_per_s=R one_node_users_per_s=R1 throttle_rate=T throttle_achieved_per_s=A max_in_window=M nodedown_ms=D`
 //! (`nodedown_ms`: the SIGKILL figure).
 
@@ -282,6 +284,8 @@ fn bench() -> anyhow::Result<()> {
     // Stops the users' run, then runs the throttle probe on every worker.
     let names: Vec<String> = b.workers.iter().map(|(name, _)| name.clone()).collect();
     let t = throttle::measure(b.api, &names, b.limit)?;
+    let low = throttle::measure_low(b.api, &names, b.limit)?;
+    println!("{}", low.low_line());
     // The master's ping meets no-responders as soon as the killed worker's connection is
     // gone; a frozen worker keeps its connection and is found by its missing heartbeats.
     let nodedown = nodedown_ms(&mut b, "KILL", "no responders")?;

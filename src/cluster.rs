@@ -16,6 +16,9 @@
 //! * [`leases`]: cluster-wide throttles: shares by demand, two-phase moves, reclaim of a lost
 //!   node's share after its lease; [`ThrottleMaster`] and [`ThrottleWorker`] carry them
 //!   ([`lease_messages`] on the wire).
+//! * [`home`]: rates too low to split stay home on the master (hysteresis, safe switches);
+//!   [`home_master`] grants them per permit, [`home_worker`] asks
+//!   ([`home_messages`] on the wire).
 //!
 //! The agents: [`Master`] (admits workers, fans operations out, merges results, watches
 //! heartbeats) and [`Worker`] (joins, obeys only its master, stops its run when its lease on
@@ -32,6 +35,10 @@
 
 pub mod admission;
 pub mod expected;
+pub mod home;
+pub mod home_master;
+pub mod home_messages;
+pub mod home_worker;
 pub mod ids;
 pub mod lease_messages;
 pub mod leases;

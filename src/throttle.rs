@@ -137,6 +137,7 @@ mod core;
 mod error;
 pub mod gradual;
 mod handle;
+mod homing;
 mod leasing;
 mod ledger;
 mod lifecycle;

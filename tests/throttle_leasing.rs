@@ -10,7 +10,7 @@ use amoc::throttle::{GradualPlan, Rate, ThrottleConfig, ThrottleError, Throttles
 const SECOND: Duration = Duration::from_secs(1);
 
 #[actix_rt::test]
-async fn finite_rates_are_leased_others_stay_local() {
+async fn finite_rates_are_leased_user_rate_too_others_stay_local() {
     let t = Throttles::new(Telemetry::new());
     let leased = t.lease_shares();
     t.start("rate", ThrottleConfig::rate_per(100, SECOND))
@@ -25,10 +25,28 @@ async fn finite_rates_are_leased_others_stay_local() {
         .await
         .unwrap();
     let declared = leased.declared();
-    assert_eq!(declared.keys().collect::<Vec<_>>(), vec!["rate"]);
+    // The controller's reserved `user_rate` belongs to the master's run (SPEC 9).
+    assert_eq!(
+        declared.keys().collect::<Vec<_>>(),
+        vec!["rate", "user_rate"]
+    );
+    assert_eq!(declared["user_rate"], ThrottleConfig::rate(60));
     assert_eq!(t.info("rate").await.unwrap().rate, Rate::Finite(0));
     assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(3));
-    assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(60));
+    assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(0));
+    // Unlimited, it leaves the cluster and costs nothing; finite again, it rejoins at 0.
+    t.change_rate("user_rate", ThrottleConfig::unlimited())
+        .await
+        .unwrap();
+    assert!(!leased.declared().contains_key("user_rate"));
+    assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Unlimited);
+    t.change_rate("user_rate", ThrottleConfig::rate(600))
+        .await
+        .unwrap();
+    assert_eq!(leased.declared()["user_rate"], ThrottleConfig::rate(600));
+    assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(0));
+    t.stop_reserved(&r).await.unwrap();
+    assert!(!leased.declared().contains_key("user_rate"));
     // A permit passes once a share is applied.
     leased.apply("rate", 10, SECOND).await.unwrap();
     let permit = tokio::time::timeout(SECOND, t.wait("rate")).await;
@@ -83,4 +101,55 @@ async fn changes_go_to_the_declared_rate_and_stop_forgets_it() {
     assert_eq!(t.info("n").await.unwrap().rate, Rate::Finite(0));
     t.stop("n").await.unwrap();
     assert!(leased.declared().is_empty());
+}
+
+#[actix_rt::test]
+async fn a_home_throttle_lets_its_oldest_waiter_through_one_at_a_time() {
+    let t = Throttles::new(Telemetry::new());
+    let leased = t.lease_shares();
+    t.start("n", ThrottleConfig::rate_per(20, SECOND))
+        .await
+        .unwrap();
+    assert_eq!(leased.grant_oldest("n"), Ok(false));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..3 {
+        let (t, tx) = (t.clone(), tx.clone());
+        actix_rt::spawn(async move {
+            let p = t.wait("n").await;
+            let _ = tx.send((i, p));
+        });
+        leased.arrivals("n").await.unwrap();
+    }
+    assert_eq!(leased.demand("n"), Ok(3));
+    for i in 0..3 {
+        let before = tokio::time::Instant::now();
+        assert_eq!(leased.grant_oldest("n"), Ok(true));
+        let (who, p) = tokio::time::timeout(SECOND, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(who, i, "FIFO: the oldest first");
+        let p = p.unwrap();
+        assert!(p.granted_at() >= before && p.due_at() == p.granted_at());
+        // Exactly one per call.
+        assert!(rx.try_recv().is_err());
+    }
+    assert_eq!(leased.grant_oldest("n"), Ok(false));
+    assert_eq!(leased.usage("n").await.unwrap().granted, 3);
+    // Paused: nothing is asked for, nothing passes.
+    let waiter = {
+        let t = t.clone();
+        actix_rt::spawn(async move { t.wait("n").await })
+    };
+    leased.arrivals("n").await.unwrap();
+    t.pause("n").await.unwrap();
+    assert_eq!(leased.demand("n"), Ok(0));
+    assert_eq!(leased.grant_oldest("n"), Ok(false));
+    t.resume("n").await.unwrap();
+    assert_eq!(leased.grant_oldest("n"), Ok(true));
+    assert!(waiter.await.unwrap().is_ok());
+    assert_eq!(
+        leased.grant_oldest("local"),
+        Err(ThrottleError::NoSuchThrottle("local".into()))
+    );
 }

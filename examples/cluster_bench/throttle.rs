@@ -2,7 +2,9 @@
 //! `throttle_probe` run starts on every worker (users waiting on one throttle of 1 000 000/s
 //! cluster-wide, grants logged on `CLOCK_MONOTONIC`). The logs merged: the most grants in any
 //! one-second window (never above the rate) and the rate achieved while every node granted
-//! (goal ≥ 99 %).
+//! (goal ≥ 99 %). Then the same at a rate too low to split ([`LOW_RATE`], kept home on the
+//! master and granted per permit): achieved, the most in any second, and the closest two
+//! grants cluster-wide (even spacing: 1 s / rate).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -21,6 +23,10 @@ const RATE: u64 = 1_000_000;
 const USERS: u64 = 3_000;
 /// How long the probe runs.
 const RUN: Duration = Duration::from_secs(8);
+/// The low cluster-wide rate, per second (per-node spacing over 10 ms: home on the master).
+pub const LOW_RATE: u64 = 50;
+/// Users waiting on it.
+const LOW_USERS: u64 = 60;
 
 /// The figures for the bench's last line.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +34,21 @@ pub struct Figures {
     rate: u64,
     achieved: f64,
     max_in_window: u64,
+    /// The closest two grants, all nodes merged.
+    min_gap_ns: u64,
+}
+
+impl Figures {
+    /// The low-rate line: `cluster_bench low_rate=R achieved_per_s=A max_in_window=M min_gap_ms=G`.
+    pub fn low_line(&self) -> String {
+        format!(
+            "cluster_bench low_rate={} achieved_per_s={:.2} max_in_window={} min_gap_ms={:.1}",
+            self.rate,
+            self.achieved,
+            self.max_in_window,
+            self.min_gap_ns as f64 / 1e6
+        )
+    }
 }
 
 impl fmt::Display for Figures {
@@ -67,7 +88,16 @@ pub fn measure(api: SocketAddr, nodes: &[String], limit: Duration) -> anyhow::Re
     wait_finished(api, nodes, limit)?;
     let dir = std::env::temp_dir().join(format!("amoc-cluster-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let figures = probe(api, nodes, limit, &dir);
+    let figures = probe(api, nodes, limit, &dir, RATE, USERS);
+    let _ = std::fs::remove_dir_all(&dir);
+    figures
+}
+
+/// Runs the probe at [`LOW_RATE`] on `nodes` (after [`measure`]) and measures it.
+pub fn measure_low(api: SocketAddr, nodes: &[String], limit: Duration) -> anyhow::Result<Figures> {
+    let dir = std::env::temp_dir().join(format!("amoc-cluster-bench-low-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let figures = probe(api, nodes, limit, &dir, LOW_RATE, LOW_USERS);
     let _ = std::fs::remove_dir_all(&dir);
     figures
 }
@@ -77,10 +107,12 @@ fn probe(
     nodes: &[String],
     limit: Duration,
     dir: &Path,
+    rate: u64,
+    users: u64,
 ) -> anyhow::Result<Figures> {
     let prefix = dir.join("grants");
-    let start = json!({"scenario": "throttle_probe", "users": USERS,
-        "settings": {"user_rate": "infinity", "probe_rate": RATE,
+    let start = json!({"scenario": "throttle_probe", "users": users,
+        "settings": {"user_rate": "infinity", "probe_rate": rate,
                      "probe_log": prefix.to_string_lossy()}});
     let (code, r) = call(api, "PATCH", "/execution/start", Some(start))?;
     if code != 200 {
@@ -122,10 +154,15 @@ fn probe(
     }
     let mut all = logs.concat();
     all.sort_unstable();
-    let granted = all.iter().filter(|t| **t >= from && **t < to).count();
+    let span: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|t| *t >= from && *t < to)
+        .collect();
     Ok(Figures {
-        rate: RATE,
-        achieved: granted as f64 * 1e9 / (to - from) as f64,
+        rate,
+        achieved: span.len() as f64 * 1e9 / (to - from) as f64,
         max_in_window: max_in_window(&all, 1_000_000_000),
+        min_gap_ns: span.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(0),
     })
 }

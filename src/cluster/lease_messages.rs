@@ -4,6 +4,9 @@
 //! | --- | --- | --- |
 //! | `amoc.C.shares` | master → all (publish, every heartbeat and on each change) | [`ShareTable`]: every throttle's rate and each node's share; renews the leases of the nodes it names |
 //! | `amoc.C.tr.NAME` | worker → master (publish, every heartbeat, on each change and when an ack is due) | [`ThrottleReports`]: declared rate, waiting, granted, missed, acknowledged epoch |
+//!
+//! A throttle kept home on the master ([`TableEntry::home`]) is asked for per permit on
+//! `amoc.C.thr.NAME` ([`super::home_messages`]).
 
 use std::collections::BTreeMap;
 
@@ -42,6 +45,10 @@ pub struct TableEntry {
     pub interval_ms: u64,
     /// Each node's share.
     pub shares: BTreeMap<String, NodeShare>,
+    /// Kept home on the master (`super::home`): nodes hold share 0 and ask per permit on
+    /// `amoc.C.thr.NAME` ([`super::home_messages`]).
+    #[serde(default)]
+    pub home: bool,
 }
 
 /// The master's share table: the orders, and the lease renewal of the nodes in `renews`.

@@ -19,9 +19,8 @@
 //! * **Loss.** A lost node keeps its committed share until `reclaim_at` (its last renewal +
 //!   lease + I + margin, [`super::liveness::reclaim_at`]); a node back before then keeps it.
 //!
-//! Low rates are split like any other (whole permits, to the backlogged nodes first); the
-//! design's per-permit request/reply for rates too low to split is not built (see
-//! `docs/cluster.md`).
+//! * **Parked.** A rate kept home on the master ([`super::home`]) is *parked*: every up
+//!   node is lowered to share 0 (two-phase, as any decrease) and nothing is raised.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -84,6 +83,7 @@ pub struct ClusterThrottle {
     needs: BTreeMap<String, Option<u64>>,
     seen: BTreeMap<String, Seen>,
     lost: BTreeMap<String, Instant>,
+    parked: bool,
 }
 
 impl ClusterThrottle {
@@ -95,7 +95,13 @@ impl ClusterThrottle {
             needs: BTreeMap::new(),
             seen: BTreeMap::new(),
             lost: BTreeMap::new(),
+            parked: false,
         }
+    }
+
+    /// Parks the rate (every node to share 0, nothing raised) or unparks it.
+    pub fn park(&mut self, parked: bool) {
+        self.parked = parked;
     }
 
     /// The rate (per [`ClusterThrottle::interval`]).
@@ -190,6 +196,17 @@ impl ClusterThrottle {
     /// Moves the shares of the `up` nodes toward their demand (see the module docs); true if
     /// any order changed.
     pub fn rebalance(&mut self, up: &BTreeSet<String>) -> bool {
+        if self.parked {
+            let lower: Vec<String> = up
+                .iter()
+                .filter(|n| self.ledger.committed(n) > 0 && !self.ledger.is_lowering(n))
+                .cloned()
+                .collect();
+            for n in &lower {
+                self.ledger.lower(n, 0);
+            }
+            return !lower.is_empty();
+        }
         let needs: BTreeMap<String, Option<u64>> = up
             .iter()
             .map(|n| (n.clone(), self.needs.get(n).copied().flatten()))

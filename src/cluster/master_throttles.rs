@@ -15,6 +15,9 @@
 //!   be using.
 //! * **Loss.** A node no longer up is left out of the renewals; its share is reused only
 //!   after its last renewal + lease + interval + one heartbeat ([`super::liveness::reclaim_at`]).
+//! * **Low rates.** At every rebalance [`HomeMaster`] places each throttle: a rate too low
+//!   to split (per-node spacing over 10 ms, [`super::home`]) is parked (every node at share
+//!   0) and granted per permit by the master's own throttle; the table marks it `home`.
 //!
 //! Shutdown: [`ThrottleMaster::shutdown`]; nodes then stop granting when their leases lapse.
 
@@ -26,6 +29,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::home_master::HomeMaster;
 use super::lease_messages::{reports_subject, shares_subject, NodeShare, ShareTable};
 use super::lease_messages::{TableEntry, ThrottleReports};
 use super::leases::ClusterThrottle;
@@ -84,6 +88,8 @@ struct Inner {
     master: Master,
     book: Mutex<Book>,
     stop: watch::Sender<bool>,
+    /// Throttles too low to split: kept home (`super::home`).
+    home: HomeMaster,
 }
 
 /// The master's throttle agent: cheap to clone.
@@ -106,12 +112,14 @@ impl ThrottleMaster {
         master: Master,
     ) -> Result<ThrottleMaster, TransportError> {
         let reports = transport.subscribe(reports_subject(&cfg.cluster)).await?;
+        let home = HomeMaster::start(transport.clone(), &cfg, master.clone()).await?;
         let inner = Arc::new(Inner {
             transport,
             cfg,
             master,
             book: Mutex::new(Book::default()),
             stop: watch::Sender::new(false),
+            home,
         });
         let agent = ThrottleMaster { inner };
         tokio::spawn(agent.clone().serve(reports));
@@ -121,11 +129,12 @@ impl ThrottleMaster {
     /// Stops leasing (nodes stop granting when their leases lapse).
     pub fn shutdown(&self) {
         self.inner.stop.send_replace(true);
+        self.inner.home.shutdown();
     }
 
     /// The current orders, per throttle (what the next [`ShareTable`] says).
     pub fn shares(&self) -> BTreeMap<String, TableEntry> {
-        table_entries(&crate::sync::lock(&self.inner.book))
+        table_entries(&crate::sync::lock(&self.inner.book), &self.inner.home)
     }
 
     /// Sets the cluster-wide rate of throttle `name` on the master (decreases are
@@ -156,7 +165,7 @@ impl ThrottleMaster {
                 .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
             held.fixed = Some((rate, config.interval_ms()));
             held.sync_rate(&up);
-            held.shares.rebalance(&up);
+            self.inner.home.rebalance(name, &mut held.shares, &up);
         }
         self.publish().await;
         Ok(())
@@ -223,7 +232,7 @@ impl ThrottleMaster {
                 .insert(key.clone(), (report.rate, report.interval_ms));
             held.sync_rate(&up);
             held.shares.report(&key, now, report);
-            changed |= held.shares.rebalance(&up);
+            changed |= self.inner.home.rebalance(name, &mut held.shares, &up);
         }
         for (name, held) in &mut book.throttles {
             if r.throttles.contains_key(name) {
@@ -235,7 +244,7 @@ impl ThrottleMaster {
                 held.shares.ack(&key, *epoch);
             }
             held.sync_rate(&up);
-            changed |= held.shares.rebalance(&up);
+            changed |= self.inner.home.rebalance(name, &mut held.shares, &up);
         }
         changed
     }
@@ -271,10 +280,10 @@ impl ThrottleMaster {
             })
             .cloned()
             .collect();
-        for held in book.throttles.values_mut() {
+        for (name, held) in &mut book.throttles {
             held.shares.reclaim_due(now);
             held.sync_rate(&up);
-            held.shares.rebalance(&up);
+            self.inner.home.rebalance(name, &mut held.shares, &up);
         }
         for k in forget {
             book.lost.remove(&k);
@@ -283,6 +292,7 @@ impl ThrottleMaster {
     }
 
     async fn publish(&self) {
+        self.inner.home.apply().await;
         let up = self.up();
         let table = {
             let mut book = crate::sync::lock(&self.inner.book);
@@ -293,7 +303,7 @@ impl ThrottleMaster {
             ShareTable {
                 master: self.inner.master.instance().to_owned(),
                 renews: up.into_iter().collect(),
-                throttles: table_entries(&book),
+                throttles: table_entries(&book, &self.inner.home),
             }
         };
         match serde_json::to_vec(&table) {
@@ -308,7 +318,7 @@ impl ThrottleMaster {
     }
 }
 
-fn table_entries(book: &Book) -> BTreeMap<String, TableEntry> {
+fn table_entries(book: &Book, home: &HomeMaster) -> BTreeMap<String, TableEntry> {
     book.throttles
         .iter()
         .map(|(name, held)| {
@@ -328,6 +338,7 @@ fn table_entries(book: &Book) -> BTreeMap<String, TableEntry> {
                 rate: held.shares.rate(),
                 interval_ms: held.shares.interval().as_millis() as u64,
                 shares,
+                home: home.is_home(name),
             };
             (name.clone(), entry)
         })

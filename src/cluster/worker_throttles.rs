@@ -17,6 +17,10 @@
 //! * A throttle of the table that the node does not run is *released* in its reports (the
 //!   last order's epoch, acknowledged as share 0) once it has not granted it for one interval.
 //!
+//! * A throttle the table marks `home` (too low to split) stays at share 0 here; while the
+//!   lease holds, [`super::home_worker`] asks the master per permit for the requests waiting
+//!   on it and lets them through one by one.
+//!
 //! Reports go out every heartbeat, at once when a leased throttle starts, stops or changes
 //! its declared rate, and when an acknowledgement becomes due.
 
@@ -28,6 +32,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::home_worker::{self, Askable};
 use super::lease_messages::ThrottleReports;
 use super::lease_messages::{report_subject, shares_subject, ShareTable, ThrottleReport};
 use super::master_throttles::node_key;
@@ -55,6 +60,10 @@ impl ThrottleWorker {
     ) -> Result<ThrottleWorker, TransportError> {
         let tables = transport.subscribe(shares_subject(&cfg.cluster)).await?;
         let stop = watch::Sender::new(false);
+        let askable = watch::Sender::new(Askable::new());
+        let (t, me) = (transport.clone(), (name, instance));
+        let (rx, halt) = (askable.subscribe(), stop.subscribe());
+        home_worker::spawn(t, cfg.clone(), me, leased.clone(), rx, halt);
         let agent = Agent {
             transport,
             subject: report_subject(&cfg.cluster, name),
@@ -67,6 +76,7 @@ impl ThrottleWorker {
             lease_until: None,
             table: None,
             local: BTreeMap::new(),
+            askable,
         };
         tokio::spawn(agent.run(tables, stop.subscribe()));
         Ok(ThrottleWorker { stop })
@@ -99,6 +109,8 @@ struct Agent {
     lease_until: Option<Instant>,
     table: Option<ShareTable>,
     local: BTreeMap<String, Local>,
+    /// The home throttles this node asks its master for, per permit (`home_worker`).
+    askable: watch::Sender<Askable>,
 }
 
 impl Agent {
@@ -225,6 +237,9 @@ impl Agent {
         for n in idle {
             self.local.remove(&n);
         }
+        let holds = self.lease_until.is_some_and(|u| u > now);
+        let ask = home_worker::askable(self.table.as_ref(), holds, &declared);
+        home_worker::publish(&self.askable, ask);
     }
 
     /// Throttles of the table this node does not run and has not granted for one interval:

@@ -55,6 +55,9 @@ pub(crate) struct Core {
     shards: DashMap<ThreadId, Arc<Shard>>,
     next_shard: AtomicUsize,
     pub(crate) changed: Notify,
+    /// Signalled (one stored permit) whenever a request queues: a cluster worker asks its
+    /// master for permits of a home throttle as requests arrive (see `homing`).
+    pub(crate) queued: Notify,
     origin: Instant,
     config: Mutex<ThrottleConfig>,
     /// Set while the owner runs a gradual plan, so that a re-created owner can report the
@@ -82,6 +85,7 @@ impl Core {
             shards: DashMap::new(),
             next_shard: AtomicUsize::new(0),
             changed: Notify::new(),
+            queued: Notify::new(),
             origin: Instant::now(),
             config: Mutex::new(config),
             plan_running: AtomicBool::new(false),
@@ -275,7 +279,7 @@ impl Core {
         self.shards_now().iter().map(|s| s.fail_all(self)).sum()
     }
 
-    fn shards_now(&self) -> Vec<Arc<Shard>> {
+    pub(crate) fn shards_now(&self) -> Vec<Arc<Shard>> {
         self.shards.iter().map(|e| e.value().clone()).collect()
     }
 

@@ -2,8 +2,9 @@
 //! throttle's rate to this node in shares (SPEC 9, `docs/cluster.md`).
 //!
 //! Once [`Throttles::lease_shares`] was called (the worker does it before it joins), every
-//! throttle started with a finite rate and an interval (not a concurrency limit, not unlimited,
-//! not a reserved name such as `user_rate`) is *leased*:
+//! throttle started with a finite rate and an interval (not a concurrency limit, not unlimited)
+//! is *leased*, the controller's reserved `user_rate` included (SPEC 9: it belongs to the
+//! master's run, its rate is the cluster's total):
 //!
 //! * its configured rate is the **cluster total**: it is kept as the *declared* configuration
 //!   (what `start` compares against for `AlreadyStarted`, what the worker reports to the
@@ -103,8 +104,8 @@ pub(super) fn unleased(config: &ThrottleConfig) -> ThrottleConfig {
 /// The worker agent's handle on the leased throttles of one registry.
 #[derive(Debug, Clone)]
 pub struct LeasedThrottles {
-    throttles: Throttles,
-    leases: Arc<Leases>,
+    pub(super) throttles: Throttles,
+    pub(super) leases: Arc<Leases>,
 }
 
 /// What a leased throttle reports to the master.
@@ -212,9 +213,10 @@ impl Throttles {
         self.inner.leases.get()
     }
 
-    /// Whether `name` started with `config` is leased.
-    pub(super) fn leased_start(&self, name: &str, config: &ThrottleConfig) -> bool {
-        self.leases().is_some() && leasable(config) && !self.inner.reserved.contains_key(name)
+    /// Whether a throttle started with `config` is leased (reserved names too: the
+    /// controller's `user_rate` is the cluster's).
+    pub(super) fn leased_start(&self, config: &ThrottleConfig) -> bool {
+        self.leases().is_some() && leasable(config)
     }
 
     /// A `change_rate` of a leased throttle (or one becoming leased): `Some` when handled here.
@@ -225,7 +227,7 @@ impl Throttles {
     ) -> Option<Result<(), ThrottleError>> {
         let leases = self.leases()?.clone();
         let declared = leases.declared(name);
-        if declared.is_none() && !self.leased_start(name, &config) {
+        if declared.is_none() && !self.leased_start(&config) {
             return None;
         }
         if !leasable(&config) {

@@ -102,7 +102,7 @@ impl Throttles {
         }
         // Started lazily here (not in `new`, which may run outside any arbiter).
         self.supervisor().await?;
-        let leased = token.is_none() && self.leased_start(name, &config);
+        let leased = self.leased_start(&config);
         let entry = match self.inner.throttles.entry(name.to_owned()) {
             MapEntry::Occupied(e) => {
                 let declared = self.leases().and_then(|l| l.declared(name));

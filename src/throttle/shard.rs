@@ -67,11 +67,11 @@ pub(crate) enum Waiter {
 }
 
 impl Waiter {
-    fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         matches!(self, Waiter::Wait(tx) if tx.is_closed())
     }
 
-    fn grant(self, permit: Permit) {
+    pub(crate) fn grant(self, permit: Permit) {
         match self {
             Waiter::Wait(tx) => {
                 let _ = tx.send(Ok(permit));
@@ -153,7 +153,34 @@ impl Shard {
             drop(q);
             runtime.spawn(ticker(core.clone(), self.clone()));
         }
+        core.queued.notify_one();
         Ok(())
+    }
+
+    /// The arrival of the oldest request queued here (withdrawn ones are dropped first).
+    pub(crate) fn oldest(&self, core: &Core) -> Option<Instant> {
+        let mut q = self.lock();
+        let busy = !q.waiters.is_empty();
+        while q.waiters.front().is_some_and(|(_, w)| w.is_gone()) {
+            q.waiters.pop_front();
+        }
+        if busy && q.waiters.is_empty() {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+        }
+        q.waiters.front().map(|(t, _)| *t)
+    }
+
+    /// Takes the oldest request queued here if it is still the one that arrived at `at`.
+    pub(crate) fn take_oldest(&self, core: &Core, at: Instant) -> Option<Waiter> {
+        let mut q = self.lock();
+        if q.waiters.front().map(|(t, _)| *t) != Some(at) {
+            return None;
+        }
+        let w = q.waiters.pop_front().map(|(_, w)| w);
+        if q.waiters.is_empty() {
+            core.busy_shards.fetch_sub(1, Ordering::AcqRel);
+        }
+        w
     }
 
     /// A permit at once for a request arriving while nothing is queued here, if the ledger
