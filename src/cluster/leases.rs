@@ -19,6 +19,10 @@
 //! * **Loss.** A lost node keeps its committed share until `reclaim_at` (its last renewal +
 //!   lease + I + margin, [`super::liveness::reclaim_at`]); a node back before then keeps it.
 //!
+//! A concurrency limit (interval 0) is leased the same way in slot quotas; its own rules
+//! (ack once the permits out fit, demand from permits out and waiting) are in
+//! [`super::slots`].
+//!
 //! Low rates are split like any other (whole permits, to the backlogged nodes first); the
 //! design's per-permit request/reply for rates too low to split is not built (see
 //! `docs/cluster.md`).
@@ -87,7 +91,7 @@ pub struct ClusterThrottle {
 }
 
 impl ClusterThrottle {
-    /// `rate` per `interval`, no shares yet.
+    /// `rate` per `interval` (interval 0: a concurrency limit of `rate`), no shares yet.
     pub fn new(rate: u64, interval: Duration) -> Self {
         Self {
             ledger: ShareLedger::new(rate),
@@ -120,6 +124,11 @@ impl ClusterThrottle {
 
     /// A report of `node` received at `now`: its acknowledgement and its demand.
     pub fn report(&mut self, node: &str, now: Instant, r: &ThrottleReport) {
+        if self.interval.is_zero() {
+            let need = super::slots::on_report(&mut self.ledger, node, r);
+            self.needs.insert(node.to_owned(), Some(need));
+            return;
+        }
         if let Some(epoch) = r.acked {
             self.ledger.ack(node, epoch);
         }
