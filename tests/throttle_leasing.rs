@@ -10,7 +10,7 @@ use amoc::throttle::{GradualPlan, Rate, ThrottleConfig, ThrottleError, Throttles
 const SECOND: Duration = Duration::from_secs(1);
 
 #[actix_rt::test]
-async fn finite_rates_are_leased_others_stay_local() {
+async fn finite_rates_and_concurrency_limits_are_leased_others_stay_local() {
     let t = Throttles::new(Telemetry::new());
     let leased = t.lease_shares();
     t.start("rate", ThrottleConfig::rate_per(100, SECOND))
@@ -25,19 +25,53 @@ async fn finite_rates_are_leased_others_stay_local() {
         .await
         .unwrap();
     let declared = leased.declared();
-    assert_eq!(declared.keys().collect::<Vec<_>>(), vec!["rate"]);
+    assert_eq!(declared.keys().collect::<Vec<_>>(), vec!["conc", "rate"]);
     assert_eq!(t.info("rate").await.unwrap().rate, Rate::Finite(0));
-    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(3));
+    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(0));
+    assert_eq!(t.info("free").await.unwrap().rate, Rate::Unlimited);
     assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(60));
     // A permit passes once a share is applied.
     leased.apply("rate", 10, SECOND).await.unwrap();
     let permit = tokio::time::timeout(SECOND, t.wait("rate")).await;
     assert!(permit.is_ok_and(|p| p.is_ok()));
     assert_eq!(leased.usage("rate").await.unwrap().granted, 1);
-    assert_eq!(
+    assert!(matches!(
         leased.apply("conc", 1, SECOND).await,
-        Err(ThrottleError::NoSuchThrottle("conc".into()))
+        Err(ThrottleError::InvalidConfig(_))
+    ));
+    assert_eq!(
+        leased.apply("free", 1, SECOND).await,
+        Err(ThrottleError::NoSuchThrottle("free".into()))
     );
+    leased.apply("conc", 2, Duration::ZERO).await.unwrap();
+    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(2));
+}
+
+#[actix_rt::test]
+async fn a_concurrency_limit_keeps_its_kind_and_its_permits_outlive_a_stop() {
+    let t = Throttles::new(Telemetry::new());
+    let leased = t.lease_shares();
+    t.start("c", ThrottleConfig::concurrency(5)).await.unwrap();
+    leased.apply("c", 2, Duration::ZERO).await.unwrap();
+    let permit = t.wait("c").await.unwrap();
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 1);
+    // Another limit of the same kind changes the declared one; a rate is refused.
+    t.change_rate("c", ThrottleConfig::concurrency(4))
+        .await
+        .unwrap();
+    assert_eq!(leased.declared()["c"], ThrottleConfig::concurrency(4));
+    assert!(matches!(
+        t.change_rate("c", ThrottleConfig::rate(4)).await,
+        Err(ThrottleError::InvalidConfig(_))
+    ));
+    // Stopped with a permit out: it keeps counting under the name, also once restarted.
+    t.stop("c").await.unwrap();
+    assert_eq!(leased.retired_in_flight("c"), 1);
+    t.start("c", ThrottleConfig::concurrency(4)).await.unwrap();
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 1);
+    drop(permit);
+    assert_eq!(leased.retired_in_flight("c"), 0);
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 0);
 }
 
 #[actix_rt::test]
