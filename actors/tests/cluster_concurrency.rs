@@ -16,7 +16,7 @@ use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
 use serde_json::json;
 
 /// The variable that makes [`slot_node`] a node process, with its command line.
-const NODE_ARGS: &str = "CLUSTER_SLOTS_NODE_ARGS";
+const NODE_ARGS: &str = "CLUSTER_CONCURRENCY_NODE_ARGS";
 const LIMIT: u64 = 10;
 
 /// Not a test of its own: the node processes of the other tests (does nothing otherwise).
