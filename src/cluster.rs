@@ -49,6 +49,7 @@ pub mod memory;
 pub mod merge;
 pub mod messages;
 pub mod shares;
+pub mod slots;
 pub mod stats;
 mod status;
 pub mod transport;

@@ -10,7 +10,7 @@ use amoc::throttle::{GradualPlan, Rate, ThrottleConfig, ThrottleError, Throttles
 const SECOND: Duration = Duration::from_secs(1);
 
 #[actix_rt::test]
-async fn finite_rates_are_leased_user_rate_too_others_stay_local() {
+async fn finite_rates_concurrency_limits_and_user_rate_are_leased_others_stay_local() {
     let t = Throttles::new(Telemetry::new());
     let leased = t.lease_shares();
     t.start("rate", ThrottleConfig::rate_per(100, SECOND))
@@ -28,11 +28,12 @@ async fn finite_rates_are_leased_user_rate_too_others_stay_local() {
     // The controller's reserved `user_rate` belongs to the master's run (SPEC 9).
     assert_eq!(
         declared.keys().collect::<Vec<_>>(),
-        vec!["rate", "user_rate"]
+        vec!["conc", "rate", "user_rate"]
     );
     assert_eq!(declared["user_rate"], ThrottleConfig::rate(60));
     assert_eq!(t.info("rate").await.unwrap().rate, Rate::Finite(0));
-    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(3));
+    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(0));
+    assert_eq!(t.info("free").await.unwrap().rate, Rate::Unlimited);
     assert_eq!(t.info("user_rate").await.unwrap().rate, Rate::Finite(0));
     // Unlimited, it leaves the cluster and costs nothing; finite again, it rejoins at 0.
     t.change_rate("user_rate", ThrottleConfig::unlimited())
@@ -52,10 +53,43 @@ async fn finite_rates_are_leased_user_rate_too_others_stay_local() {
     let permit = tokio::time::timeout(SECOND, t.wait("rate")).await;
     assert!(permit.is_ok_and(|p| p.is_ok()));
     assert_eq!(leased.usage("rate").await.unwrap().granted, 1);
-    assert_eq!(
+    assert!(matches!(
         leased.apply("conc", 1, SECOND).await,
-        Err(ThrottleError::NoSuchThrottle("conc".into()))
+        Err(ThrottleError::InvalidConfig(_))
+    ));
+    assert_eq!(
+        leased.apply("free", 1, SECOND).await,
+        Err(ThrottleError::NoSuchThrottle("free".into()))
     );
+    leased.apply("conc", 2, Duration::ZERO).await.unwrap();
+    assert_eq!(t.info("conc").await.unwrap().rate, Rate::Finite(2));
+}
+
+#[actix_rt::test]
+async fn a_concurrency_limit_keeps_its_kind_and_its_permits_outlive_a_stop() {
+    let t = Throttles::new(Telemetry::new());
+    let leased = t.lease_shares();
+    t.start("c", ThrottleConfig::concurrency(5)).await.unwrap();
+    leased.apply("c", 2, Duration::ZERO).await.unwrap();
+    let permit = t.wait("c").await.unwrap();
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 1);
+    // Another limit of the same kind changes the declared one; a rate is refused.
+    t.change_rate("c", ThrottleConfig::concurrency(4))
+        .await
+        .unwrap();
+    assert_eq!(leased.declared()["c"], ThrottleConfig::concurrency(4));
+    assert!(matches!(
+        t.change_rate("c", ThrottleConfig::rate(4)).await,
+        Err(ThrottleError::InvalidConfig(_))
+    ));
+    // Stopped with a permit out: it keeps counting under the name, also once restarted.
+    t.stop("c").await.unwrap();
+    assert_eq!(leased.retired_in_flight("c"), 1);
+    t.start("c", ThrottleConfig::concurrency(4)).await.unwrap();
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 1);
+    drop(permit);
+    assert_eq!(leased.retired_in_flight("c"), 0);
+    assert_eq!(leased.usage("c").await.unwrap().in_flight, 0);
 }
 
 #[actix_rt::test]

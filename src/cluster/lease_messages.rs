@@ -3,7 +3,10 @@
 //! | subject | who → whom | content |
 //! | --- | --- | --- |
 //! | `amoc.C.shares` | master → all (publish, every heartbeat and on each change) | [`ShareTable`]: every throttle's rate and each node's share; renews the leases of the nodes it names |
-//! | `amoc.C.tr.NAME` | worker → master (publish, every heartbeat, on each change and when an ack is due) | [`ThrottleReports`]: declared rate, waiting, granted, missed, acknowledged epoch |
+//! | `amoc.C.tr.NAME` | worker → master (publish, every heartbeat, on each change and when an ack is due) | [`ThrottleReports`]: declared rate, waiting, granted, missed, in flight, acknowledged epoch |
+//!
+//! A concurrency throttle is one with `interval_ms` 0, as [`crate::throttle::ThrottleConfig`]
+//! normalises it: its `rate` is the slot limit and a node's `share` its slot quota.
 //!
 //! A throttle kept home on the master ([`TableEntry::home`]) is asked for per permit on
 //! `amoc.C.thr.NAME` ([`super::home_messages`]).
@@ -51,6 +54,13 @@ pub struct TableEntry {
     pub home: bool,
 }
 
+impl TableEntry {
+    /// A concurrency limit (interval 0): shares are slot quotas.
+    pub fn is_concurrency(&self) -> bool {
+        self.interval_ms == 0
+    }
+}
+
 /// The master's share table: the orders, and the lease renewal of the nodes in `renews`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareTable {
@@ -75,8 +85,19 @@ pub struct ThrottleReport {
     pub granted: u64,
     /// Allowance missed since the local throttle started.
     pub missed: u64,
-    /// The epoch of the last order whose share the node's grants in the last interval fit.
+    /// The epoch of the last order whose share the node's grants in the last interval fit
+    /// (a concurrency throttle: whose quota its permits out fit).
     pub acked: Option<u64>,
+    /// Concurrency permits out when the report was made (0 for a rate).
+    #[serde(default)]
+    pub in_flight: u64,
+}
+
+impl ThrottleReport {
+    /// A concurrency limit (interval 0): `rate` is the declared slot limit.
+    pub fn is_concurrency(&self) -> bool {
+        self.interval_ms == 0
+    }
 }
 
 /// A node's reports on its leased throttles.

@@ -21,6 +21,10 @@
 //!
 //! * **Parked.** A rate kept home on the master ([`super::home`]) is *parked*: every up
 //!   node is lowered to share 0 (two-phase, as any decrease) and nothing is raised.
+//!
+//! A concurrency limit (interval 0) is leased the same way in slot quotas; its own rules
+//! (ack once the permits out fit, demand from permits out and waiting) are in
+//! [`super::slots`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -87,7 +91,7 @@ pub struct ClusterThrottle {
 }
 
 impl ClusterThrottle {
-    /// `rate` per `interval`, no shares yet.
+    /// `rate` per `interval` (interval 0: a concurrency limit of `rate`), no shares yet.
     pub fn new(rate: u64, interval: Duration) -> Self {
         Self {
             ledger: ShareLedger::new(rate),
@@ -126,6 +130,11 @@ impl ClusterThrottle {
 
     /// A report of `node` received at `now`: its acknowledgement and its demand.
     pub fn report(&mut self, node: &str, now: Instant, r: &ThrottleReport) {
+        if self.interval.is_zero() {
+            let need = super::slots::on_report(&mut self.ledger, node, r);
+            self.needs.insert(node.to_owned(), Some(need));
+            return;
+        }
         if let Some(epoch) = r.acked {
             self.ledger.ack(node, epoch);
         }

@@ -22,6 +22,7 @@ fn report(waiting: u64, granted: u64, missed: u64, acked: Option<u64>) -> Thrott
         granted,
         missed,
         acked,
+        in_flight: 0,
     }
 }
 

@@ -9,6 +9,9 @@
 //!   rate declared per another interval is converted (rounded down). A throttle stays on the
 //!   master's books for the master's life (a node that stopped it has no demand: its share
 //!   goes to the nodes that use it).
+//! * **Concurrency limits** (interval 0) are leased the same way, in slot quotas
+//!   ([`super::slots`]). A throttle keeps the kind (rate or concurrency) it was first reported
+//!   with: a node reporting the other kind under the same name is counted as not running it.
 //! * **Orders.** The [`ShareTable`] goes to every node each heartbeat and at once after any
 //!   change; it names the up nodes whose leases it renews. Shares are keyed by
 //!   `name@instance`, so a restarted node never inherits what its previous process may still
@@ -31,7 +34,7 @@ use tokio::time::Instant;
 
 use super::home_master::HomeMaster;
 use super::lease_messages::{reports_subject, shares_subject, NodeShare, ShareTable};
-use super::lease_messages::{TableEntry, ThrottleReports};
+use super::lease_messages::{TableEntry, ThrottleReport, ThrottleReports};
 use super::leases::ClusterThrottle;
 use super::liveness::reclaim_at;
 use super::master::{Master, NodeState};
@@ -138,8 +141,9 @@ impl ThrottleMaster {
     }
 
     /// Sets the cluster-wide rate of throttle `name` on the master (decreases are
-    /// acknowledged before the increases they pay for). Errors: `NoSuchThrottle` (no node
-    /// reported it), `InvalidConfig` (not a finite rate per interval).
+    /// acknowledged before the increases they pay for), or its concurrency limit for a
+    /// concurrency throttle. Errors: `NoSuchThrottle` (no node reported it), `InvalidConfig`
+    /// (not finite, or not of the throttle's kind).
     pub async fn change_rate(
         &self,
         name: &str,
@@ -151,11 +155,6 @@ impl ThrottleMaster {
                 "a cluster throttle's rate is finite".into(),
             ));
         };
-        if config.interval().is_zero() {
-            return Err(ThrottleError::InvalidConfig(
-                "a cluster throttle has an interval".into(),
-            ));
-        }
         {
             let up = self.up();
             let mut book = crate::sync::lock(&self.inner.book);
@@ -163,6 +162,10 @@ impl ThrottleMaster {
                 .throttles
                 .get_mut(name)
                 .ok_or_else(|| ThrottleError::NoSuchThrottle(name.to_owned()))?;
+            if held.shares.interval().is_zero() != config.interval().is_zero() {
+                let why = format!("{name} is not a throttle of the kind of {config}");
+                return Err(ThrottleError::InvalidConfig(why));
+            }
             held.fixed = Some((rate, config.interval_ms()));
             held.sync_rate(&up);
             self.inner.home.rebalance(name, &mut held.shares, &up);
@@ -221,13 +224,18 @@ impl ThrottleMaster {
         for (name, report) in &r.throttles {
             let held = book.throttles.entry(name.clone()).or_insert_with(|| {
                 changed = true;
-                let interval = Duration::from_millis(report.interval_ms.max(1));
+                // Interval 0: a concurrency limit.
+                let interval = Duration::from_millis(report.interval_ms);
                 Held {
                     shares: ClusterThrottle::new(report.rate, interval),
                     declared: BTreeMap::new(),
                     fixed: None,
                 }
             });
+            if held.shares.interval().is_zero() != report.is_concurrency() {
+                tracing::warn!(throttle = %name, node = %key, "cluster: throttle of another kind");
+                continue;
+            }
             held.declared
                 .insert(key.clone(), (report.rate, report.interval_ms));
             held.sync_rate(&up);
@@ -235,7 +243,8 @@ impl ThrottleMaster {
             changed |= self.inner.home.rebalance(name, &mut held.shares, &up);
         }
         for (name, held) in &mut book.throttles {
-            if r.throttles.contains_key(name) {
+            let kind = |t: &ThrottleReport| t.is_concurrency() == held.shares.interval().is_zero();
+            if r.throttles.get(name).is_some_and(kind) {
                 continue;
             }
             held.declared.remove(&key);

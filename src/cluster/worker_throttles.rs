@@ -20,11 +20,15 @@
 //! * A throttle the table marks `home` (too low to split) stays at share 0 here; while the
 //!   lease holds, [`super::home_worker`] asks the master per permit for the requests waiting
 //!   on it and lets them through one by one.
+//! * A concurrency throttle (interval 0) has a slot quota instead of a share: a lowered
+//!   quota is acknowledged once the node's permits out fit it (checked every
+//!   [`SLOT_POLL`] while they do not), and a quota is not used while permits of a stopped
+//!   throttle of the same name are still out ([`super::slots`]).
 //!
 //! Reports go out every heartbeat, at once when a leased throttle starts, stops or changes
 //! its declared rate, and when an acknowledgement becomes due.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +44,9 @@ use super::transport::{Transport, TransportError};
 use super::worker::WorkerState;
 use super::ClusterConfig;
 use crate::throttle::{LeasedThrottles, Rate, ThrottleConfig};
+
+/// How often a node waiting for concurrency permits to come back checks them.
+pub const SLOT_POLL: Duration = Duration::from_millis(20);
 
 /// The worker's throttle agent.
 #[derive(Debug)]
@@ -77,6 +84,7 @@ impl ThrottleWorker {
             table: None,
             local: BTreeMap::new(),
             askable,
+            slots_out: BTreeSet::new(),
         };
         tokio::spawn(agent.run(tables, stop.subscribe()));
         Ok(ThrottleWorker { stop })
@@ -111,6 +119,9 @@ struct Agent {
     local: BTreeMap<String, Local>,
     /// The home throttles this node asks its master for, per permit (`home_worker`).
     askable: watch::Sender<Askable>,
+    /// Concurrency throttles with more permits out than their quota (or out on a stopped
+    /// throttle): checked every [`SLOT_POLL`].
+    slots_out: BTreeSet<String>,
 }
 
 impl Agent {
@@ -157,6 +168,12 @@ impl Agent {
                     self.sync().await;
                     self.report().await;
                 }
+                () = tokio::time::sleep(SLOT_POLL), if !self.slots_out.is_empty() => {
+                    if self.slots_back().await {
+                        self.sync().await;
+                        self.report().await;
+                    }
+                }
                 _ = tick.tick() => self.report().await,
             }
         }
@@ -198,17 +215,27 @@ impl Agent {
             }
         }
         for (name, config) in &declared {
-            let leased = self.leased_share(name);
+            let kind = |l: &(u64, u64, Duration)| l.2.is_zero() == config.interval().is_zero();
+            let leased = self.leased_share(name).filter(kind);
             let local = self.local.entry(name.clone()).or_insert(Local {
                 share: 0,
                 interval: config.interval(),
                 epoch: None,
                 settle_until: None,
             });
+            let same = local.interval.is_zero() == config.interval().is_zero();
+            let unleased = if same {
+                local.interval
+            } else {
+                config.interval()
+            };
             let (mut share, epoch, interval) =
-                leased.unwrap_or((0, local.epoch.unwrap_or(0), local.interval));
+                leased.unwrap_or((0, local.epoch.unwrap_or(0), unleased));
             if local.settle_until.is_some() && share > local.share {
                 share = local.share;
+            }
+            if interval.is_zero() && self.leased.retired_in_flight(name) > 0 {
+                share = 0;
             }
             if share != local.share || interval != local.interval {
                 if share < local.share {
@@ -251,28 +278,64 @@ impl Agent {
         table
             .throttles
             .iter()
-            .filter(|(n, _)| !declared.contains_key(*n))
+            .filter(|(n, e)| {
+                let kind = |d: &ThrottleConfig| d.interval().is_zero() == e.is_concurrency();
+                !declared.get(*n).is_some_and(kind)
+            })
             .filter(|(n, _)| {
                 let quiet = |l: &Local| l.share == 0 && l.settle_until.is_none();
-                self.local.get(*n).map_or(true, quiet)
+                self.local.get(*n).map_or(true, quiet) && self.leased.retired_in_flight(n) == 0
             })
             .filter_map(|(n, e)| e.shares.get(&self.key).map(|s| (n.clone(), s.epoch)))
             .collect()
     }
 
-    async fn report(&self) {
-        let Some(master) = self.master() else { return };
+    /// Whether permits of a throttle of `slots_out` came back under its quota.
+    async fn slots_back(&self) -> bool {
+        for name in &self.slots_out {
+            let quota = self.local.get(name).map_or(0, |l| l.share);
+            let fit = match self.leased.usage(name).await {
+                Ok(u) => super::slots::fits(u.in_flight, quota),
+                Err(_) => self.leased.retired_in_flight(name) == 0,
+            };
+            if fit {
+                return true;
+            }
+        }
+        false
+    }
+
+    async fn report(&mut self) {
+        let Some(master) = self.master() else {
+            self.slots_out.clear();
+            return;
+        };
         let mut throttles = BTreeMap::new();
         let declared = self.leased.declared();
         let released = self.released(&declared);
+        self.slots_out.clear();
+        for name in self.table.iter().flat_map(|t| t.throttles.keys()) {
+            if self.leased.retired_in_flight(name) > 0 {
+                self.slots_out.insert(name.clone());
+            }
+        }
         for (name, config) in declared {
             let Ok(usage) = self.leased.usage(&name).await else {
                 continue;
             };
             let local = self.local.get(&name);
-            let acked = local
-                .filter(|l| l.settle_until.is_none())
-                .and_then(|l| l.epoch);
+            let acked = if config.is_concurrency() {
+                // A quota is acknowledged once the permits out fit it.
+                let fit = local.is_some_and(|l| super::slots::fits(usage.in_flight, l.share));
+                if !fit {
+                    self.slots_out.insert(name.clone());
+                }
+                local.filter(|_| fit).and_then(|l| l.epoch)
+            } else {
+                local
+                    .filter(|l| l.settle_until.is_none())
+                    .and_then(|l| l.epoch)
+            };
             throttles.insert(name, report_of(&config, usage, acked));
         }
         let reports = ThrottleReports {
@@ -306,6 +369,7 @@ fn report_of(
         granted: usage.granted,
         missed: usage.missed,
         acked,
+        in_flight: usage.in_flight,
     }
 }
 

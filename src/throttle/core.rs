@@ -219,7 +219,7 @@ impl Core {
         let kind = match config.limit() {
             Rate::Unlimited => UNLIMITED,
             Rate::Finite(n) if config.interval().is_zero() => {
-                self.conc_limit.store(n, Ordering::Release);
+                self.conc_limit.store(n, Ordering::SeqCst);
                 CONCURRENCY
             }
             Rate::Finite(r) => {
@@ -325,20 +325,25 @@ impl Core {
         }
     }
 
-    /// Takes up to `want` concurrency slots; returns how many.
+    /// Takes up to `want` concurrency slots; returns how many. Slots above a limit lowered
+    /// meanwhile go back unused (cluster slot quotas are acknowledged on that).
     pub(crate) fn acquire_slots(&self, want: u64) -> u64 {
         if self.lease_lapsed(Instant::now()) {
             return 0;
         }
-        let limit = self.conc_limit.load(Ordering::Acquire);
-        let mut got = 0;
-        let _ = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
-                got = limit.saturating_sub(cur).min(want);
-                (got > 0).then_some(cur + got)
-            });
-        got
+        let (sc, mut got, mut total) = (Ordering::SeqCst, 0, 0);
+        let limit = self.conc_limit.load(sc);
+        let _ = self.in_flight.fetch_update(sc, sc, |cur| {
+            got = limit.saturating_sub(cur).min(want);
+            total = cur + got;
+            (got > 0).then_some(total)
+        });
+        let excess = got.min(total.saturating_sub(self.conc_limit.load(sc)));
+        if excess > 0 {
+            self.in_flight.fetch_sub(excess, sc);
+            self.changed.notify_waiters();
+        }
+        got - excess
     }
 
     pub(crate) fn release_slot(&self) {
@@ -346,11 +351,8 @@ impl Core {
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
         if prev.is_err() {
-            self.process(
-                "error",
-                "throttle has invalid in_flight",
-                Some(("n", 0.into())),
-            );
+            let why = "throttle has invalid in_flight";
+            self.process("error", why, Some(("n", 0.into())));
         }
         if self.busy_shards.load(Ordering::Acquire) > 0 {
             self.changed.notify_waiters();
@@ -358,7 +360,7 @@ impl Core {
     }
 
     pub(crate) fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     pub(crate) fn granted(&self) -> u64 {

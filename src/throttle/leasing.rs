@@ -2,8 +2,8 @@
 //! throttle's rate to this node in shares (SPEC 9, `docs/cluster.md`).
 //!
 //! Once [`Throttles::lease_shares`] was called (the worker does it before it joins), every
-//! throttle started with a finite rate and an interval (not a concurrency limit, not unlimited)
-//! is *leased*, the controller's reserved `user_rate` included (SPEC 9: it belongs to the
+//! throttle started with a finite rate per interval or a concurrency limit (not unlimited) is
+//! *leased*, the controller's reserved `user_rate` included (SPEC 9: it belongs to the
 //! master's run, its rate is the cluster's total):
 //!
 //! * its configured rate is the **cluster total**: it is kept as the *declared* configuration
@@ -13,10 +13,14 @@
 //! * the cluster agent sets the share with [`LeasedThrottles::apply`], a plain rate change of
 //!   the local throttle, so the node enforces it exactly as a one-node throttle (G1 for the
 //!   share); `pause`/`resume` keep working on top of it;
-//! * `change_rate` to another finite rate changes the declared rate only (the master then
-//!   re-splits it, decreases first); to unlimited or a concurrency limit it leaves the
-//!   cluster and applies locally; `change_rate_gradually` is refused (`InvalidPlan`);
-//! * `info` shows the local throttle: its rate is the node's share.
+//! * `change_rate` to another limit of the same kind (rate per interval, or concurrency)
+//!   changes the declared limit only (the master then re-splits it, decreases first); to the
+//!   other kind it is refused (`InvalidConfig`: stop and start the throttle); to unlimited it
+//!   leaves the cluster and applies locally; `change_rate_gradually` is refused (`InvalidPlan`);
+//! * `info` shows the local throttle: its rate is the node's share;
+//! * a leased concurrency throttle stopped while permits are still out is *retired*: its
+//!   permits count in [`LeaseUsage::in_flight`] of that name until they are dropped, so the
+//!   node never gives slots back (nor uses a new quota) while old permits still hold them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::core::Core;
 use super::owner::ChangeRate;
 use super::{Rate, ThrottleConfig, ThrottleError, Throttles};
 
@@ -61,6 +66,8 @@ impl LeaseClock {
 #[derive(Debug)]
 pub(super) struct Leases {
     declared: Mutex<BTreeMap<String, ThrottleConfig>>,
+    /// Stopped leased concurrency throttles whose permits may still be out.
+    retired: Mutex<BTreeMap<String, Vec<Arc<Core>>>>,
     /// Bumped on every declaration change, so the agent reports at once.
     changes: watch::Sender<u64>,
     pub(super) clock: Arc<LeaseClock>,
@@ -70,6 +77,7 @@ impl Leases {
     fn new() -> Self {
         Self {
             declared: Mutex::new(BTreeMap::new()),
+            retired: Mutex::new(BTreeMap::new()),
             changes: watch::Sender::new(0),
             clock: Arc::new(LeaseClock::new()),
         }
@@ -89,14 +97,41 @@ impl Leases {
             self.changes.send_modify(|n| *n += 1);
         }
     }
+
+    /// Keeps the core of stopped throttle `name` while it has concurrency permits out.
+    pub(super) fn retire(&self, name: &str, core: &Arc<Core>) {
+        if core.config().is_concurrency() && core.in_flight() > 0 {
+            let mut retired = crate::sync::lock(&self.retired);
+            retired
+                .entry(name.to_owned())
+                .or_default()
+                .push(core.clone());
+        }
+    }
+
+    /// Permits still out on the retired cores of `name` (forgetting the cores with none).
+    fn retired_in_flight(&self, name: &str) -> u64 {
+        let mut retired = crate::sync::lock(&self.retired);
+        let Some(cores) = retired.get_mut(name) else {
+            return 0;
+        };
+        cores.retain(|c| c.in_flight() > 0);
+        let n = cores.iter().map(|c| c.in_flight()).sum();
+        if cores.is_empty() {
+            retired.remove(name);
+        }
+        n
+    }
 }
 
-/// Whether a configuration is split over nodes: a finite rate per interval.
+/// Whether a configuration is split over nodes: a finite rate per interval, or a
+/// concurrency limit (interval 0).
 pub(super) fn leasable(config: &ThrottleConfig) -> bool {
-    matches!(config.limit(), Rate::Finite(_)) && !config.interval().is_zero()
+    matches!(config.limit(), Rate::Finite(_))
 }
 
-/// The local configuration a leased throttle starts with: nothing passes until leased.
+/// The local configuration a leased throttle starts with: nothing passes until leased (rate 0
+/// per its interval, or a concurrency limit of 0).
 pub(super) fn unleased(config: &ThrottleConfig) -> ThrottleConfig {
     ThrottleConfig::rate_per(0, config.interval())
 }
@@ -117,6 +152,9 @@ pub struct LeaseUsage {
     pub granted: u64,
     /// Allowance missed since the local throttle started (share unused for lack of demand).
     pub missed: u64,
+    /// Concurrency permits out now, including those of a stopped throttle of the same name
+    /// (0 for a rate).
+    pub in_flight: u64,
 }
 
 impl LeasedThrottles {
@@ -131,16 +169,24 @@ impl LeasedThrottles {
     }
 
     /// Sets the node's share of throttle `name`: at most `share` permits per `interval` from
-    /// now on (a rate change of the local throttle, SPEC 6.4 G1 for the share). Errors:
-    /// `NoSuchThrottle` when it is not (or no longer) leased.
+    /// now on (a rate change of the local throttle, SPEC 6.4 G1 for the share); interval 0:
+    /// at most `share` permits out at once (slots already out stay out). Errors:
+    /// `NoSuchThrottle` when it is not (or no longer) leased; `InvalidConfig` when `interval`
+    /// is not of the declared kind (0 for a concurrency limit only).
     pub async fn apply(
         &self,
         name: &str,
         share: u64,
         interval: Duration,
     ) -> Result<(), ThrottleError> {
-        if self.leases.declared(name).is_none() {
+        let Some(declared) = self.leases.declared(name) else {
             return Err(ThrottleError::NoSuchThrottle(name.to_owned()));
+        };
+        if declared.interval().is_zero() != interval.is_zero() {
+            return Err(ThrottleError::InvalidConfig(format!(
+                "{name} is leased as {declared}, not per {} ms",
+                interval.as_millis()
+            )));
         }
         let config = ThrottleConfig::rate_per(share, interval).validate()?;
         self.throttles.ask(name, ChangeRate(config)).await?
@@ -169,14 +215,20 @@ impl LeasedThrottles {
         }
     }
 
-    /// The waiting, granted and missed counts of throttle `name`.
+    /// The waiting, granted and missed counts of throttle `name`, and its permits out.
     pub async fn usage(&self, name: &str) -> Result<LeaseUsage, ThrottleError> {
         let info = self.throttles.info(name).await?;
         Ok(LeaseUsage {
             waiting: info.waiting,
             granted: info.granted,
             missed: info.missed,
+            in_flight: info.in_flight + self.leases.retired_in_flight(name),
         })
+    }
+
+    /// Concurrency permits still out on stopped throttles named `name` (see the module docs).
+    pub fn retired_in_flight(&self, name: &str) -> u64 {
+        self.leases.retired_in_flight(name)
     }
 }
 
@@ -231,10 +283,14 @@ impl Throttles {
             return None;
         }
         if !leasable(&config) {
-            // Unlimited or a concurrency limit: per node, applied locally.
+            // Unlimited: per node, applied locally.
             leases.undeclare(name);
             self.set_core_lease(name, None);
             return None;
+        }
+        if declared.is_some_and(|d| d.interval().is_zero() != config.interval().is_zero()) {
+            let why = format!("{name} is cluster-wide: stop and start it to change its kind");
+            return Some(Err(ThrottleError::InvalidConfig(why)));
         }
         if declared == Some(config) {
             return Some(Ok(()));

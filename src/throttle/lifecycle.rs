@@ -183,6 +183,7 @@ impl Throttles {
             .ok_or_else(|| self.inner.missing(name))?;
         if let Some(l) = self.leases() {
             l.undeclare(name);
+            l.retire(name, &entry.core);
         }
         // From now on no owner is (re-)created for this entry; the owner ends normally, so
         // the supervisor does not restart it.
