@@ -33,6 +33,7 @@
 //! also after Ctrl-C, SIGTERM (a second one exits at once) or a failing events file; a test ends when its
 //! duration has passed or every user has ended, whichever comes first.
 
+mod cluster_drive;
 mod drive;
 mod load_test;
 mod progress;
@@ -45,7 +46,7 @@ use std::process::ExitCode;
 
 use amoc::scenario::Scenario;
 
-pub use load_test::{LoadTest, Outcome, RunError};
+pub use load_test::{LoadTest, Outcome, RunError, DEFAULT_JOIN_TIMEOUT};
 pub use progress::Progress;
 pub(crate) use registry::Registry;
 pub(crate) use signal::stop_signal;
