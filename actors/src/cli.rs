@@ -133,11 +133,17 @@ fn usage_error(e: clap::Error) -> ExitCode {
     // clap's first line names the bad argument; the usage block that follows would bury
     // it, so it is left to `--help`.
     let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    let mut first = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    // "the following required arguments were not provided:" names them on the next lines.
+    if first.ends_with(':') {
+        let named: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' ') && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        first = format!("{first} {}", named.join(", "));
+    }
     eprintln!("error: {first} (see --help)");
     ExitCode::from(2)
 }

@@ -183,13 +183,48 @@ fn a_live_master_refuses_a_second_one_with_exit_code_3() {
 
 #[test]
 fn cluster_options_need_cluster() {
-    let out = cluster_support_free_run(&["--workers", "2"]);
+    let mut cmd = node_command(Path::new(env!("CARGO_BIN_EXE_amoc")), "none");
+    let out = cmd
+        .args(["run", "http", "--workers", "2"])
+        .output()
+        .expect("run amoc");
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--cluster"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
-/// `amoc run http ARGS` with no cluster.
-fn cluster_support_free_run(args: &[&str]) -> Output {
-    let mut cmd = node_command(Path::new(env!("CARGO_BIN_EXE_amoc")), "none");
-    cmd.args(["run", "http"]).args(args);
-    cmd.output().expect("run amoc")
+#[test]
+fn sigterm_stops_a_cluster_run_after_its_summary_and_report() {
+    let target = GroundTruth::start(Behaviour::default());
+    let nats = Nats::start();
+    let cluster = cluster_name("run-term");
+    let mut w = worker(&nats, &cluster, "w1");
+    let dir = std::env::temp_dir().join(format!("amoc-{cluster}"));
+    std::fs::create_dir_all(&dir).expect("a report directory");
+    let report = dir.join("r.json");
+    let mut cmd = node_command(env!("CARGO_BIN_EXE_amoc"), &cluster);
+    cmd.args(["run", "http", "--cluster", &nats.url, "--duration", "60s"])
+        .args(["--users", "3", "--user-rate", "infinity", "--set"])
+        .arg(format!("url={}", target.url()))
+        .args(["--set", "request_rate=50", "--report"])
+        .arg(&report);
+    let mut run = Proc::spawn(cmd);
+    run.line("req/s");
+    run.signal("TERM");
+    run.line("terminated (SIGTERM): stopping the test");
+    let total = run.line("requests    total");
+    run.line("report written to");
+    let status = run.child.wait().expect("the exit status");
+    assert_eq!(status.code(), Some(143), "{}", run.seen);
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).expect("JSON");
+    let count = r["totals"]["count"].as_u64().expect("a count");
+    assert!(total.contains(&count.to_string()), "{total}");
+    assert_eq!(count, target.seen().len() as u64 - 1, "{}", r["totals"]);
+    assert!(w.alive(), "the worker stays up");
+    w.line("joined cluster");
+    let _ = std::fs::remove_dir_all(&dir);
 }
