@@ -41,6 +41,7 @@ use amoc::controller::Controller;
 use tokio::sync::{mpsc, oneshot};
 
 pub use access::{AccessPolicy, ApiToken, Exposure, PolicyError, Refusal, TokenError};
+pub use throttles::ClusterThrottleUsage;
 pub use tls::TlsError;
 
 use crate::MetricsStore;
@@ -131,7 +132,7 @@ pub struct ControlApiBuilder {
     reports: Option<crate::report::LastReport>,
     cluster: Option<amoc::cluster::Master>,
     throttles: Option<amoc::throttle::Throttles>,
-    cluster_throttles: Option<amoc::cluster::ThrottleMaster>,
+    cluster_throttles: Option<(amoc::cluster::ThrottleMaster, ClusterThrottleUsage)>,
 }
 
 impl ControlApiBuilder {
@@ -143,10 +144,14 @@ impl ControlApiBuilder {
     }
 
     /// On a cluster master: `GET /throttles` and `PATCH /throttles/{name}` show and change
-    /// the cluster-wide rates the master leases to its workers (they take precedence over
-    /// [`ControlApiBuilder::throttles`]).
-    pub fn cluster_throttles(mut self, master: amoc::cluster::ThrottleMaster) -> Self {
-        self.cluster_throttles = Some(master);
+    /// the cluster-wide rates the master leases to its workers, with each worker's last
+    /// report from `usage` (they take precedence over [`ControlApiBuilder::throttles`]).
+    pub fn cluster_throttles(
+        mut self,
+        master: amoc::cluster::ThrottleMaster,
+        usage: ClusterThrottleUsage,
+    ) -> Self {
+        self.cluster_throttles = Some((master, usage));
         self
     }
 

@@ -52,6 +52,22 @@ fn a_masters_throttle_rate_and_report_files() {
         (Some(40), Some(1000)),
         "{before}"
     );
+    // Each worker's own figures, as it reports them to the master, and their sums.
+    let used = until(api, "/throttles", |v| {
+        let nodes = &v["throttles"]["http_requests"]["nodes"];
+        let granted = |n: &str| nodes[n]["granted"].as_u64().unwrap_or(0);
+        granted("w1") > 0 && granted("w2") > 0
+    });
+    let t = &used["throttles"]["http_requests"];
+    let sum = |field: &str| -> u64 {
+        ["w1", "w2"]
+            .iter()
+            .map(|n| t["nodes"][n][field].as_u64().expect("a number"))
+            .sum()
+    };
+    assert_eq!(t["granted"].as_u64(), Some(sum("granted")), "{used}");
+    assert_eq!(t["waiting"].as_u64(), Some(sum("waiting")), "{used}");
+    assert_eq!(t["missed"].as_u64(), Some(sum("missed")), "{used}");
     let (code, r) = call(api, "PATCH", "/throttles/nope", Some(json!({"rate": 5})));
     assert_eq!(code, 404, "{r}");
     let (code, r) = call(

@@ -31,7 +31,10 @@ pub(super) struct State {
     /// This node's throttles, for `/throttles`.
     pub(super) throttles: Option<amoc::throttle::Throttles>,
     /// The cluster-wide throttles this API's master leases, for `/throttles`.
-    pub(super) cluster_throttles: Option<amoc::cluster::ThrottleMaster>,
+    pub(super) cluster_throttles: Option<(
+        amoc::cluster::ThrottleMaster,
+        super::throttles::ClusterThrottleUsage,
+    )>,
     /// Held by start, stop and reset: run changes happen (and are told) one at a time.
     pub(super) lifecycle: tokio::sync::Mutex<()>,
 }

@@ -10,10 +10,12 @@
 //! a stopping throttle, 400 a body not of the documented shape.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use amoc::cluster::lease_messages::{ThrottleReport, ThrottleReports};
 use amoc::cluster::ThrottleMaster;
 use amoc::throttle::{Rate, ThrottleConfig, ThrottleError, ThrottleInfo, Throttles};
 use serde::Deserialize;
@@ -21,6 +23,32 @@ use serde_json::{json, Map, Value};
 
 use super::body;
 use super::handlers::{Refused, State};
+
+/// The workers' last throttle reports (waiting, granted, missed per throttle), by node name:
+/// what a cluster master's `GET /throttles` shows of each node besides its share. The master
+/// (`amoc serve --cluster`) records the reports its workers publish; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterThrottleUsage(Arc<Mutex<BTreeMap<String, ThrottleReports>>>);
+
+impl ClusterThrottleUsage {
+    /// No report yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a node's reports, replacing its previous ones.
+    pub fn record(&self, reports: ThrottleReports) {
+        let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        all.insert(reports.name.clone(), reports);
+    }
+
+    /// The last report of `node` (instance `instance`) on `throttle`.
+    fn of(&self, node: &str, instance: &str, throttle: &str) -> Option<ThrottleReport> {
+        let all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = all.get(node).filter(|r| r.instance == instance)?;
+        r.throttles.get(throttle).copied()
+    }
+}
 
 /// The interval of a `rate` given without `interval_ms`: a minute, as in Amoc.
 const DEFAULT_INTERVAL_MS: u64 = 60_000;
@@ -87,13 +115,13 @@ fn refused(e: ThrottleError) -> Refused {
 
 /// What this API changes throttles on.
 enum Registry<'a> {
-    Cluster(&'a ThrottleMaster),
+    Cluster(&'a ThrottleMaster, &'a ClusterThrottleUsage),
     Local(&'a Throttles),
 }
 
 fn registry(state: &State) -> Result<Registry<'_>, Refused> {
     match (&state.cluster_throttles, &state.throttles) {
-        (Some(m), _) => Ok(Registry::Cluster(m)),
+        (Some((m, usage)), _) => Ok(Registry::Cluster(m, usage)),
         (None, Some(t)) => Ok(Registry::Local(t)),
         (None, None) => Err(Refused::new(
             StatusCode::NOT_FOUND,
@@ -123,27 +151,40 @@ fn local_json(info: &ThrottleInfo) -> Value {
 }
 
 /// The cluster's throttles: rate, interval and each up node's share (keys `name@instance`
-/// shown as the node's name, with its instance).
-fn cluster_json(master: &ThrottleMaster) -> Map<String, Value> {
+/// shown as the node's name, with its instance) and last report; the reports summed.
+fn cluster_json(master: &ThrottleMaster, usage: &ClusterThrottleUsage) -> Map<String, Value> {
     master
         .shares()
         .into_iter()
         .map(|(name, entry)| {
+            let mut sums = [0u64; 3];
             let nodes: BTreeMap<String, Value> = entry
                 .shares
                 .iter()
                 .map(|(key, s)| {
                     let (node, instance) = key.rsplit_once('@').unwrap_or((key, ""));
-                    let v = json!({"share": s.share, "epoch": s.epoch, "instance": instance});
+                    let mut v = json!({"share": s.share, "epoch": s.epoch, "instance": instance});
+                    if let Some(r) = usage.of(node, instance, &name) {
+                        for (sum, n) in sums.iter_mut().zip([r.waiting, r.granted, r.missed]) {
+                            *sum += n;
+                        }
+                        v["waiting"] = json!(r.waiting);
+                        v["granted"] = json!(r.granted);
+                        v["missed"] = json!(r.missed);
+                    }
                     (node.to_owned(), v)
                 })
                 .collect();
             let shared: u64 = entry.shares.values().map(|s| s.share).sum();
+            let [waiting, granted, missed] = sums;
             let v = json!({
                 "kind": "rate",
                 "rate": entry.rate,
                 "interval_ms": entry.interval_ms,
                 "shared": shared,
+                "waiting": waiting,
+                "granted": granted,
+                "missed": missed,
                 "nodes": nodes,
             });
             (name, v)
@@ -158,7 +199,7 @@ async fn local_one(t: &Throttles, name: &str) -> Result<Value, Refused> {
 /// `GET /throttles`: `{throttles: {name: {...}}}` (a cluster master's carry `nodes`).
 pub(super) async fn list(state: web::Data<State>) -> Result<HttpResponse, Refused> {
     let throttles = match registry(&state)? {
-        Registry::Cluster(m) => cluster_json(m),
+        Registry::Cluster(m, usage) => cluster_json(m, usage),
         Registry::Local(t) => {
             let mut names = t.names();
             names.sort();
@@ -185,9 +226,11 @@ pub(super) async fn change(
     let body: ChangeBody = body::json(&req, payload).await?;
     let config = body.config()?;
     let shown = match registry(&state)? {
-        Registry::Cluster(m) => {
+        Registry::Cluster(m, usage) => {
             m.change_rate(&name, config).await.map_err(refused)?;
-            cluster_json(m).remove(name.as_str()).unwrap_or(Value::Null)
+            cluster_json(m, usage)
+                .remove(name.as_str())
+                .unwrap_or(Value::Null)
         }
         Registry::Local(t) => {
             t.change_rate(&name, config).await.map_err(refused)?;

@@ -97,7 +97,7 @@ async fn serve_app(
     if let Some(cm) = &cluster {
         api = api
             .cluster(cm.master.clone())
-            .cluster_throttles(cm.throttles.clone());
+            .cluster_throttles(cm.throttles.clone(), cm.usage.clone());
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         api = api.tls_files(cert, key)?;

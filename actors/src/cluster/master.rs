@@ -6,11 +6,14 @@
 use std::time::Duration;
 
 use amoc::cluster::expected::{parse_nodes, NodesError};
+use amoc::cluster::lease_messages::{reports_subject, ThrottleReports};
 use amoc::cluster::{ClusterConfig, ClusterEvent, Fingerprint, Master, NodeState, ThrottleMaster};
 use amoc::telemetry::Telemetry;
+use futures::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{cluster_name, ClusterLink, LinkError, NatsOptions};
+use crate::api::ClusterThrottleUsage;
 
 /// Why this process could not become the master.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,8 @@ pub(crate) struct ClusterMaster {
     pub(crate) link: ClusterLink,
     pub(crate) master: Master,
     pub(crate) throttles: ThrottleMaster,
+    /// The workers' last throttle reports, for `GET /throttles`.
+    pub(crate) usage: ClusterThrottleUsage,
     /// The workers `AMOC_NODES` names.
     pub(crate) expected: Vec<String>,
     pub(crate) url: String,
@@ -152,6 +157,14 @@ pub(crate) async fn start(
             return Err(e.into());
         }
     };
+    let usage = ClusterThrottleUsage::new();
+    let reports = reports_subject(&cluster);
+    if let Err(e) = follow_usage(&link, reports, master.instance(), usage.clone()).await {
+        throttles.shutdown();
+        master.shutdown();
+        link.stop();
+        return Err(e.into());
+    }
     say(&format!(
         "master of cluster {cluster} on {url} (instance {}); workers join with: amoc worker --name NAME --cluster {url}",
         master.instance()
@@ -190,7 +203,36 @@ pub(crate) async fn start(
         link,
         master,
         throttles,
+        usage,
         expected,
         url: url.to_owned(),
     })
+}
+
+/// Records in `usage` the throttle reports the workers of master `instance` publish on
+/// `subject` (the throttle agent reads the same reports to allocate shares), until the link
+/// stops.
+async fn follow_usage(
+    link: &ClusterLink,
+    subject: String,
+    instance: &str,
+    usage: ClusterThrottleUsage,
+) -> Result<(), LinkError> {
+    let transport = link.transport.clone();
+    let instance = instance.to_owned();
+    let follow = async move {
+        let mut inbox = transport.subscribe(subject).await?;
+        tokio::spawn(async move {
+            while let Some(m) = inbox.next().await {
+                match serde_json::from_slice::<ThrottleReports>(&m.payload) {
+                    Ok(r) if r.master == instance => usage.record(r),
+                    _ => {}
+                }
+            }
+        });
+        Ok(())
+    };
+    super::on(&link.arbiter, follow)
+        .await?
+        .map_err(|e: amoc::cluster::TransportError| LinkError::Master(e.into()))
 }
