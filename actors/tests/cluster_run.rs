@@ -84,6 +84,11 @@ fn a_cluster_run_counts_what_the_target_saw_and_leaves_its_workers_up() {
         "{stdout}"
     );
     assert!(stdout.contains("req/s"), "a progress line: {stdout}");
+    // The cluster's throttle, as a one-node summary shows it: the rate is the cluster's.
+    assert!(
+        stdout.contains("throttle    http_requests  asked 200/s"),
+        "{stdout}"
+    );
     let total = summary_total(&stdout);
     // Each worker's `init` probes the target once: not a counted request.
     let seen = target.seen().len() as u64 - 2;
@@ -95,6 +100,13 @@ fn a_cluster_run_counts_what_the_target_saw_and_leaves_its_workers_up() {
     let failed = r["totals"]["failed"].as_u64().unwrap_or(0);
     assert!(failed > 0 && failed < total, "the 500s are merged too: {r}");
     assert_eq!(r["users"]["started"].as_u64(), Some(20), "{}", r["users"]);
+    // As the workers last reported it (each second): at most a second behind the requests.
+    let granted = r["throttles"][0]["granted"].as_u64().expect("granted");
+    assert!(
+        granted + 250 >= total && granted <= total + 20,
+        "{total} requests: {}",
+        r["throttles"]
+    );
     for w in &mut workers {
         assert!(w.alive(), "a worker stays up after the run");
     }

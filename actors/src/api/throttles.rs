@@ -42,6 +42,22 @@ impl ClusterThrottleUsage {
         all.insert(reports.name.clone(), reports);
     }
 
+    /// Granted and missed of `throttle`, summed over the last reports of `nodes`; `None`
+    /// when none of them reports it.
+    pub(crate) fn sums<'a>(
+        &self,
+        throttle: &str,
+        nodes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<(u64, u64)> {
+        nodes
+            .into_iter()
+            .filter_map(|(node, instance)| self.of(node, instance, throttle))
+            .fold(None, |sum, r| {
+                let (g, m) = sum.unwrap_or((0, 0));
+                Some((g + r.granted, m + r.missed))
+            })
+    }
+
     /// The last report of `node` (instance `instance`) on `throttle`.
     fn of(&self, node: &str, instance: &str, throttle: &str) -> Option<ThrottleReport> {
         let all = self.0.lock().unwrap_or_else(PoisonError::into_inner);

@@ -86,7 +86,7 @@ async fn serve_app(
     let (events, runs) = mpsc::unbounded_channel();
     let reports = LastReport::new();
     if let Some(cm) = &cluster {
-        crate::cluster::report::follow(cm.master.clone(), reports.clone(), files.clone());
+        crate::cluster::report::follow(cm.h.clone(), reports.clone(), files.clone());
     }
     let mut api = ControlApi::builder(app.controller().clone())
         .scenarios_of(app)
@@ -96,8 +96,8 @@ async fn serve_app(
         .run_events(events);
     if let Some(cm) = &cluster {
         api = api
-            .cluster(cm.master.clone())
-            .cluster_throttles(cm.throttles.clone(), cm.usage.clone());
+            .cluster(cm.h.master.clone())
+            .cluster_throttles(cm.h.throttles.clone(), cm.h.usage.clone());
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         api = api.tls_files(cert, key)?;

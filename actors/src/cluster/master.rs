@@ -38,14 +38,20 @@ impl MasterStartError {
     }
 }
 
+/// What the rest of the process uses of a master (cheap to clone).
+#[derive(Debug, Clone)]
+pub(crate) struct MasterHandles {
+    pub(crate) master: Master,
+    pub(crate) throttles: ThrottleMaster,
+    /// The workers' last throttle reports, for `GET /throttles` and the summary.
+    pub(crate) usage: ClusterThrottleUsage,
+}
+
 /// A running master: the NATS link, the master agent and its throttle agent.
 #[derive(Debug)]
 pub(crate) struct ClusterMaster {
     pub(crate) link: ClusterLink,
-    pub(crate) master: Master,
-    pub(crate) throttles: ThrottleMaster,
-    /// The workers' last throttle reports, for `GET /throttles`.
-    pub(crate) usage: ClusterThrottleUsage,
+    pub(crate) h: MasterHandles,
     /// The workers `AMOC_NODES` names.
     pub(crate) expected: Vec<String>,
     pub(crate) url: String,
@@ -55,14 +61,15 @@ impl ClusterMaster {
     /// Stops heartbeats and leases (workers see their master lost after their lease, stop
     /// any run and wait for the next master), then the link.
     pub(crate) fn shutdown(self) {
-        self.throttles.shutdown();
-        self.master.shutdown();
+        self.h.throttles.shutdown();
+        self.h.master.shutdown();
         self.link.stop();
     }
 
     /// The up workers, in name order.
     pub(crate) fn up_workers(&self) -> Vec<String> {
-        self.master
+        self.h
+            .master
             .status()
             .nodes
             .into_iter()
@@ -201,9 +208,11 @@ pub(crate) async fn start(
     });
     Ok(ClusterMaster {
         link,
-        master,
-        throttles,
-        usage,
+        h: MasterHandles {
+            master,
+            throttles,
+            usage,
+        },
         expected,
         url: url.to_owned(),
     })

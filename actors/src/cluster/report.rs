@@ -12,11 +12,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use amoc::cluster::stats::{merge, NodeStats};
-use amoc::cluster::{ClusterStatus, Master};
+use amoc::cluster::ClusterStatus;
 use amoc::controller::{Status, StatusKind};
 use amoc::metrics::Snapshot;
+use amoc::throttle::Rate;
 use tokio::time::Instant;
 
+use super::master::MasterHandles;
 use crate::cli::report::{progress, summary};
 use crate::cli::ReportFiles;
 use crate::report::{self as run_report, Collector, LastReport, ReportInput, Threshold};
@@ -69,15 +71,35 @@ impl ClusterRun {
         &self.last
     }
 
+    /// Reads the cluster throttles into the report: the cluster's rate, and granted and
+    /// missed summed over the workers' last reports (a worker that went down counts with its
+    /// last one); a throttle no worker reports now is left as last read.
+    fn throttles(&mut self, h: &MasterHandles, s: &ClusterStatus) {
+        let nodes = s
+            .nodes
+            .iter()
+            .map(|(n, i)| (n.as_str(), i.instance.as_str()));
+        for (name, entry) in h.throttles.shares() {
+            let Some((granted, missed)) = h.usage.sums(&name, nodes.clone()) else {
+                continue;
+            };
+            let interval = Duration::from_millis(entry.interval_ms);
+            let rate = Rate::Finite(entry.rate);
+            self.collector
+                .throttle_reading(&name, rate, interval, granted, missed);
+        }
+    }
+
     /// One second of the run: merges the workers' statistics, records the second, and
     /// returns the progress line (`users` is the progress line's denominator).
     pub(crate) async fn second(
         &mut self,
-        master: &Master,
+        h: &MasterHandles,
         s: &ClusterStatus,
         users: u64,
     ) -> String {
-        let now = merged(&master.stats().await);
+        self.throttles(h, s);
+        let now = merged(&h.master.stats().await);
         let span = now.at().saturating_duration_since(self.last.at());
         let delta = now.since(&self.last);
         let elapsed = self.started.elapsed();
@@ -92,12 +114,13 @@ impl ClusterRun {
     /// The report, from numbers fresh from the workers.
     pub(crate) async fn report(
         &mut self,
-        master: &Master,
+        h: &MasterHandles,
         s: &ClusterStatus,
         interrupted: Option<String>,
         thresholds: &[Threshold],
     ) -> run_report::RunReport {
-        self.last = merged(&master.stats().await);
+        self.throttles(h, s);
+        self.last = merged(&h.master.stats().await);
         let elapsed = self.stopped.unwrap_or_else(Instant::now) - self.started;
         run_report::build(&ReportInput {
             scenario: &self.scenario,
@@ -116,21 +139,21 @@ impl ClusterRun {
 
 /// Follows the master's runs until the arbiter stops: progress, summaries, reports (offered
 /// on `GET /report`, and written to `files` at each run's end).
-pub(crate) fn follow(master: Master, reports: LastReport, files: ReportFiles) {
+pub(crate) fn follow(h: MasterHandles, reports: LastReport, files: ReportFiles) {
     actix_rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut run: Option<ClusterRun> = None;
         let mut files = files;
         loop {
             tick.tick().await;
-            let status = master.status();
-            run = step(&master, run, &status, &reports, &mut files).await;
+            let status = h.master.status();
+            run = step(&h, run, &status, &reports, &mut files).await;
         }
     });
 }
 
 async fn step(
-    master: &Master,
+    master: &MasterHandles,
     run: Option<ClusterRun>,
     s: &ClusterStatus,
     reports: &LastReport,

@@ -59,7 +59,7 @@ async fn run_on(
         up = waiting => up?,
         s = stop_signal() => return Err(RunError::Interrupted(s)),
     };
-    let m = &cm.master;
+    let m = &cm.h.master;
     let started = m
         .start_scenario(&plan.scenario, plan.settings.clone())
         .await?;
@@ -103,7 +103,7 @@ async fn run_on(
         let s = m.status();
         if now >= next_progress {
             next_progress += PROGRESS_PERIOD;
-            view.status(&run.second(m, &s, plan.users).await);
+            view.status(&run.second(&cm.h, &s, plan.users).await);
             if let Some(writer) = &events {
                 if let Ok(Err(e)) = writer.send(Flush { stop: false }).await {
                     events_error = Some(e);
@@ -131,7 +131,7 @@ async fn run_on(
     }
     let s = m.status();
     let interrupted = stopped_by.map(|s| s.to_string());
-    let report = run.report(m, &s, interrupted, &plan.thresholds).await;
+    let report = run.report(&cm.h, &s, interrupted, &plan.thresholds).await;
     let requests = run.requests().clone();
     let (report_error, events_error) =
         drive::conclude(view, plan, &report, 0, events, events_error).await;
