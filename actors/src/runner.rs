@@ -1,8 +1,10 @@
 //! The runner: the `amoc` command line for your own scenarios, and load tests run from code.
 //!
 //! [`Runner`] gives a program the whole CLI for the scenarios it registers: `run`, `list`,
-//! `serve`, live progress, the summary, `--users`, `--duration`, `--user-rate`, `--set`,
-//! `--events`, Ctrl-C / SIGTERM and the exit codes documented in [`crate::cli`]. The `amoc`
+//! `serve`, `worker`, live progress, the summary, `--users`, `--duration`, `--user-rate`,
+//! `--set`, `--events`, `--report`, `--threshold`, `run --cluster URL` (this process the
+//! master of the workers' run, see `docs/cluster.md`), Ctrl-C / SIGTERM and the exit codes
+//! documented in [`crate::cli`]. The `amoc`
 //! binary is such a program, with the built-in `http` scenario and `demo`.
 //!
 //! ```no_run
