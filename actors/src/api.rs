@@ -27,6 +27,7 @@ mod nodes;
 mod openapi;
 mod operations;
 mod routes;
+mod throttles;
 mod tls;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -40,6 +41,7 @@ use amoc::controller::Controller;
 use tokio::sync::{mpsc, oneshot};
 
 pub use access::{AccessPolicy, ApiToken, Exposure, PolicyError, Refusal, TokenError};
+pub use throttles::ClusterThrottleUsage;
 pub use tls::TlsError;
 
 use crate::MetricsStore;
@@ -129,9 +131,30 @@ pub struct ControlApiBuilder {
     env: Option<Vec<(String, String)>>,
     reports: Option<crate::report::LastReport>,
     cluster: Option<amoc::cluster::Master>,
+    throttles: Option<amoc::throttle::Throttles>,
+    cluster_throttles: Option<(amoc::cluster::ThrottleMaster, ClusterThrottleUsage)>,
 }
 
 impl ControlApiBuilder {
+    /// Shows this node's throttles on `GET /throttles` and changes their rates on `PATCH
+    /// /throttles/{name}` (see `docs/api.md`).
+    pub fn throttles(mut self, throttles: amoc::throttle::Throttles) -> Self {
+        self.throttles = Some(throttles);
+        self
+    }
+
+    /// On a cluster master: `GET /throttles` and `PATCH /throttles/{name}` show and change
+    /// the cluster-wide rates the master leases to its workers, with each worker's last
+    /// report from `usage` (they take precedence over [`ControlApiBuilder::throttles`]).
+    pub fn cluster_throttles(
+        mut self,
+        master: amoc::cluster::ThrottleMaster,
+        usage: ClusterThrottleUsage,
+    ) -> Self {
+        self.cluster_throttles = Some((master, usage));
+        self
+    }
+
     /// Offers the last run's report on `GET /report` (JSON; `?format=html` for the page).
     pub fn reports(mut self, reports: crate::report::LastReport) -> Self {
         self.reports = Some(reports);
@@ -243,6 +266,8 @@ impl ControlApiBuilder {
             env: self.env,
             reports: self.reports,
             cluster: self.cluster,
+            throttles: self.throttles,
+            cluster_throttles: self.cluster_throttles,
             lifecycle: tokio::sync::Mutex::new(()),
         }));
         let server = HttpServer::new(move || {
@@ -309,15 +334,18 @@ impl ControlApi {
             env: None,
             reports: None,
             cluster: None,
+            throttles: None,
+            cluster_throttles: None,
         }
     }
 
     /// Serves the API of `app` on `addr` (port 0 = any free port) with no token, listing
-    /// the app's scenarios ([`amoc::app::App::scenarios`]): loopback only (any other address
+    /// the app's scenarios ([`amoc::app::App::scenarios`]) and throttles: loopback only (any other address
     /// needs [`ControlApi::builder`] and a token). Must be called inside an actix system.
     pub fn start(addr: SocketAddr, app: &amoc::app::App) -> Result<Self, StartError> {
         Self::builder(app.controller().clone())
             .scenarios_of(app)
+            .throttles(app.throttles().clone())
             .bind(&addr.to_string())
     }
 

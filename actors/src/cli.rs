@@ -7,21 +7,24 @@
 //! amoc list                          # scenarios and their parameters
 //! amoc serve --target                # the HTTP control API on 127.0.0.1:4000 (see `ControlApi`)
 //! amoc worker --name w1 --cluster nats://127.0.0.1:4222   # a cluster worker (docs/cluster.md)
+//! amoc run http --cluster nats://127.0.0.1:4222 --workers 2 --users 1000   # this process the master
 //! ```
 //!
 //! Settings come from `--set name=value` (values parsed as in `AMOC_*` variables: JSON, or a
 //! bare word), then `AMOC_<NAME>` environment variables, then defaults.
 //!
 //! Exit codes: 0 the test ran (and every `--threshold` held); 1 it could not run (an unknown
-//! scenario, a refused setting, a failing `init`) or its events or report file could not be
-//! written; 2 the arguments do not parse (a bad `--threshold` expression included); 99 a
+//! scenario, a refused setting, a failing `init`, NATS unreachable, a worker refusing the
+//! start) or its events or report file could not be written; 2 the arguments do not parse (a
+//! bad `--threshold` expression included); 3 `run --cluster`: another master is live on the
+//! cluster; 4 `run --cluster`: the workers did not join within `--join-timeout`; 99 a
 //! threshold broke (as k6); 130 / 143 Ctrl-C / SIGTERM stopped it (after the summary and the
-//! report). Every error is one line on
-//! stderr. Log lines (`-v`, `RUST_LOG`) are coloured only when stderr is a terminal.
+//! report). Every error is one line on stderr. Log lines (`-v`, `RUST_LOG`) are coloured only when stderr is a terminal.
 
 mod args;
 mod dispatch;
 pub(crate) mod report;
+mod report_files;
 mod serve;
 
 use std::ffi::OsString;
@@ -32,8 +35,9 @@ use clap::{Args as _, CommandFactory, FromArgMatches};
 
 pub use args::{
     parse_duration, parse_node_name, parse_report_path, parse_setting, parse_threshold,
-    parse_user_rate, parse_users, Cli, Command, RunArgs, ServeArgs, WorkerArgs,
+    parse_user_rate, parse_users, parse_workers, Cli, Command, RunArgs, ServeArgs, WorkerArgs,
 };
+pub(crate) use report_files::ReportFiles;
 
 use crate::runner::Registry;
 
@@ -129,11 +133,17 @@ fn usage_error(e: clap::Error) -> ExitCode {
     // clap's first line names the bad argument; the usage block that follows would bury
     // it, so it is left to `--help`.
     let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    let mut first = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    // "the following required arguments were not provided:" names them on the next lines.
+    if first.ends_with(':') {
+        let named: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' ') && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        first = format!("{first} {}", named.join(", "));
+    }
     eprintln!("error: {first} (see --help)");
     ExitCode::from(2)
 }

@@ -5,7 +5,7 @@
 //! All NATS I/O and both agents run on one arbiter of their own, so cluster messages are never
 //! queued behind user actors; the rest of the process talks to them through cheap handles.
 
-pub(crate) mod master;
+pub mod master;
 mod metrics;
 mod nats;
 pub(crate) mod report;

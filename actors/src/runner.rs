@@ -1,8 +1,10 @@
 //! The runner: the `amoc` command line for your own scenarios, and load tests run from code.
 //!
 //! [`Runner`] gives a program the whole CLI for the scenarios it registers: `run`, `list`,
-//! `serve`, live progress, the summary, `--users`, `--duration`, `--user-rate`, `--set`,
-//! `--events`, Ctrl-C / SIGTERM and the exit codes documented in [`crate::cli`]. The `amoc`
+//! `serve`, `worker`, live progress, the summary, `--users`, `--duration`, `--user-rate`,
+//! `--set`, `--events`, `--report`, `--threshold`, `run --cluster URL` (this process the
+//! master of the workers' run, see `docs/cluster.md`), Ctrl-C / SIGTERM and the exit codes
+//! documented in [`crate::cli`]. The `amoc`
 //! binary is such a program, with the built-in `http` scenario and `demo`.
 //!
 //! ```no_run
@@ -33,6 +35,7 @@
 //! also after Ctrl-C, SIGTERM (a second one exits at once) or a failing events file; a test ends when its
 //! duration has passed or every user has ended, whichever comes first.
 
+mod cluster_drive;
 mod drive;
 mod load_test;
 mod progress;
@@ -45,7 +48,7 @@ use std::process::ExitCode;
 
 use amoc::scenario::Scenario;
 
-pub use load_test::{LoadTest, Outcome, RunError};
+pub use load_test::{LoadTest, Outcome, RunError, DEFAULT_JOIN_TIMEOUT};
 pub use progress::Progress;
 pub(crate) use registry::Registry;
 pub(crate) use signal::stop_signal;

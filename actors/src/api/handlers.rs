@@ -28,6 +28,13 @@ pub(super) struct State {
     pub(super) reports: Option<crate::report::LastReport>,
     /// The cluster this API drives as master, if any.
     pub(super) cluster: Option<amoc::cluster::Master>,
+    /// This node's throttles, for `/throttles`.
+    pub(super) throttles: Option<amoc::throttle::Throttles>,
+    /// The cluster-wide throttles this API's master leases, for `/throttles`.
+    pub(super) cluster_throttles: Option<(
+        amoc::cluster::ThrottleMaster,
+        super::throttles::ClusterThrottleUsage,
+    )>,
     /// Held by start, stop and reset: run changes happen (and are told) one at a time.
     pub(super) lifecycle: tokio::sync::Mutex<()>,
 }

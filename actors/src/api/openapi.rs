@@ -31,6 +31,18 @@ fn describe(path: &str) -> (&'static str, Option<Value>) {
             None,
         ),
         "/openapi.json" => ("this document", None),
+        "/throttles" => (
+            "the throttles: rate, interval_ms, waiting, granted, missed (on a cluster master: the cluster rate and each node's share)",
+            None,
+        ),
+        "/throttles/{name}" => (
+            "change a throttle's rate (on a cluster master: the cluster-wide rate): 404 unknown, 422 invalid",
+            Some(json!({"type": "object", "additionalProperties": false, "properties": {
+                "rate": {"oneOf": [{"type": "integer", "minimum": 0},
+                                   {"type": "string", "enum": ["unlimited", "infinity"]}]},
+                "interval_ms": {"type": "integer", "minimum": 1},
+                "concurrency": {"type": "integer", "minimum": 0}}})),
+        ),
         "/execution/start" => (
             "start a run and add its users, or start nothing (422)",
             Some(object(

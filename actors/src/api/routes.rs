@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, Route};
 
 use super::handlers::{self as h, reply};
-use super::{last_report, metrics, openapi, operations};
+use super::{last_report, metrics, openapi, operations, throttles};
 
 /// A route: its path (actix syntax) and the methods it answers.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +29,8 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
     route("/scenarios/defaults/{name}", GET),
     route("/metrics", GET),
     route("/report", GET),
+    route("/throttles", GET),
+    route("/throttles/{name}", CHANGE),
     route("/openapi.json", GET),
     route("/execution/start", CHANGE),
     route("/execution/add_users", CHANGE),
@@ -59,6 +61,8 @@ fn register(cfg: &mut web::ServiceConfig, spec: RouteSpec) {
             "/scenarios/defaults/{name}" => r.to(h::scenario_defaults),
             "/metrics" => r.to(metrics::render),
             "/report" => r.to(last_report::report),
+            "/throttles" => r.to(throttles::list),
+            "/throttles/{name}" => r.to(throttles::change),
             "/openapi.json" => r.to(openapi::serve),
             "/execution/start" => r.to(h::start),
             "/execution/add_users" => r.to(operations::add_users),

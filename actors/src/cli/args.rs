@@ -102,6 +102,10 @@ pub struct ServeArgs {
     /// the workers, this node runs no users (cluster name from AMOC_CLUSTER).
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
+    /// Write each finished run's report to FILE.json or FILE.html ("{run}" in the name is
+    /// replaced by the run's number; without it each run replaces the last) (repeatable).
+    #[arg(long = "report", value_name = "FILE", value_parser = parse_report_path)]
+    pub reports: Vec<PathBuf>,
 }
 
 /// Settings shared by `demo` and `run`.
@@ -134,6 +138,29 @@ pub struct RunArgs {
     /// User shards (one arbiter thread each); default: one per core.
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Run on a cluster as its master (NATS server nats://HOST:PORT, cluster name from
+    /// AMOC_CLUSTER): the workers run the users, this process merges their numbers. Exit 3
+    /// when another master is live.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+    /// With --cluster: start once N workers have joined (default 1; AMOC_NODES names workers
+    /// to wait for too).
+    #[arg(long, value_name = "N", requires = "cluster", value_parser = parse_workers)]
+    pub workers: Option<usize>,
+    /// With --cluster: how long to wait for the workers (exit 4 when they do not come)
+    /// [default: 30s].
+    #[arg(long, value_name = "DURATION", requires = "cluster", value_parser = parse_duration)]
+    pub join_timeout: Option<Duration>,
+}
+
+/// Parses `--workers`: a whole number of at least 1.
+pub fn parse_workers(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a number of workers: give a whole number, at least 1"
+        )),
+    }
 }
 
 /// Parses `20s`, `500ms`, `2m`, `1h` or a number of seconds.
@@ -260,6 +287,13 @@ mod tests {
         assert!(parse_duration("-5s")
             .unwrap_err()
             .contains("must be positive"));
+    }
+
+    #[test]
+    fn workers_are_at_least_one() {
+        assert_eq!(parse_workers("2"), Ok(2));
+        assert!(parse_workers("0").unwrap_err().contains("at least 1"));
+        assert!(parse_workers("two").is_err());
     }
 
     #[test]

@@ -92,7 +92,20 @@ async fn run(registry: Registry, scenario: &str, args: RunArgs) -> Result<u8, Fa
     for t in args.thresholds {
         test = test.threshold(t);
     }
-    let outcome = test.run().await?;
+    if let Some(url) = args.cluster {
+        test = test.cluster(url).workers(args.workers.unwrap_or(1));
+        if let Some(d) = args.join_timeout {
+            test = test.join_timeout(d);
+        }
+    }
+    let outcome = match test.run().await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let code = e.exit_code();
+            eprintln!("error: {}", super::one_line(&e.into()));
+            return Ok(code);
+        }
+    };
     if let Some(e) = &outcome.events_error {
         eprintln!("error: {e}");
     }

@@ -7,7 +7,7 @@
 //! gets its summary, and nothing of it is counted in the next one. A start the controller
 //! refuses leaves no summary. Each run's report (as `--report` writes it) is offered by the
 //! API's `GET /report`, refreshed every few seconds while the run goes and made whole at its
-//! end.
+//! end, and written to the `--report` files when the run ends (see `cli::report_files`).
 
 use std::net::ToSocketAddrs;
 use std::time::{Duration, SystemTime};
@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::args::ServeArgs;
-use super::report;
+use super::{report, ReportFiles};
 use crate::api::Exposure;
 use crate::report::{self as run_report, Collector, LastReport, ReportInput};
 use crate::runner::{Registry, RunSource};
@@ -52,8 +52,9 @@ async fn serve_app(
 ) -> anyhow::Result<()> {
     let cluster = match &args.cluster {
         Some(url) => {
-            let master =
-                crate::cluster::master::start(url, fingerprint, app.telemetry().clone()).await?;
+            let say = |line: &str| println!("{line}");
+            let telemetry = app.telemetry().clone();
+            let master = crate::cluster::master::start(url, fingerprint, telemetry, say).await?;
             // The master runs no users (SPEC 9): its own controller refuses every run.
             app.controller().disable().await?;
             Some(master)
@@ -67,6 +68,7 @@ async fn serve_app(
     } else {
         None
     };
+    let files = ReportFiles::new(args.reports.clone());
     let metrics = match &cluster {
         Some(_) => MetricsStore::for_node(crate::api::MASTER_NODE),
         None => MetricsStore::new(),
@@ -83,16 +85,19 @@ async fn serve_app(
         .await?;
     let (events, runs) = mpsc::unbounded_channel();
     let reports = LastReport::new();
-    if let Some((_, master)) = &cluster {
-        crate::cluster::report::follow(master.clone(), reports.clone());
+    if let Some(cm) = &cluster {
+        crate::cluster::report::follow(cm.h.clone(), reports.clone(), files.clone());
     }
     let mut api = ControlApi::builder(app.controller().clone())
         .scenarios_of(app)
         .metrics(metrics)
         .reports(reports.clone())
+        .throttles(app.throttles().clone())
         .run_events(events);
-    if let Some((_, master)) = &cluster {
-        api = api.cluster(master.clone());
+    if let Some(cm) = &cluster {
+        api = api
+            .cluster(cm.h.master.clone())
+            .cluster_throttles(cm.h.throttles.clone(), cm.h.usage.clone());
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         api = api.tls_files(cert, key)?;
@@ -110,11 +115,10 @@ async fn serve_app(
         api.url(),
         target.as_ref().map_or("http://127.0.0.1:8080/".to_owned(), TestTarget::url)
     );
-    let result = watch(app, runs, &reports).await;
+    let result = watch(app, runs, &reports, files).await;
     api.stop().await;
-    if let Some((link, master)) = cluster {
-        master.shutdown();
-        link.stop();
+    if let Some(cm) = cluster {
+        cm.shutdown();
     }
     if let Some(target) = target {
         target.stop().await;
@@ -208,14 +212,16 @@ impl Run {
     }
 }
 
-/// Closes a run: its summary and report (unless it never started).
-async fn close(app: &App, mut run: Run, reports: &LastReport) {
+/// Closes a run: its summary and report (unless it never started), offered on `GET
+/// /report` and written to the `--report` files.
+async fn close(app: &App, mut run: Run, reports: &LastReport, files: &mut ReportFiles) {
     if run.confirmed {
         app.telemetry().flush(Duration::from_secs(5)).await;
         read_throttles(app, &mut run.collector).await;
         if let Some(report) = run.report(app) {
             let dropped = app.controller().status().telemetry_dropped;
             print!("{}", report::summary(&report, dropped));
+            files.write(&report);
             reports.set(report);
         }
     }
@@ -236,6 +242,7 @@ async fn watch(
     app: &App,
     mut runs: mpsc::UnboundedReceiver<RunEvent>,
     reports: &LastReport,
+    mut files: ReportFiles,
 ) -> anyhow::Result<()> {
     let c = app.controller();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -249,7 +256,7 @@ async fn watch(
                 match event {
                     RunEvent::Starting { scenario, ready } => {
                         if let Some(run) = current.take() {
-                            close(app, run, reports).await;
+                            close(app, run, reports, &mut files).await;
                         }
                         current = Some(Run::new(scenario));
                         let _ = ready.send(());
@@ -263,7 +270,7 @@ async fn watch(
                     }
                     RunEvent::Refused => {
                         if let Some(run) = current.take() {
-                            close(app, run, reports).await;
+                            close(app, run, reports, &mut files).await;
                         }
                     }
                     RunEvent::Stopping => {
@@ -274,7 +281,7 @@ async fn watch(
                     RunEvent::Reset => {
                         if let Some(mut run) = current.take() {
                             run.stopped.get_or_insert_with(Instant::now);
-                            close(app, run, reports).await;
+                            close(app, run, reports, &mut files).await;
                         }
                     }
                 }
@@ -294,7 +301,7 @@ async fn watch(
                 }
                 let _ = tokio::time::timeout(Duration::from_secs(30), c.wait_finished()).await;
                 if let Some(run) = current.take() {
-                    close(app, run, reports).await;
+                    close(app, run, reports, &mut files).await;
                 }
                 return Ok(());
             }
@@ -326,7 +333,7 @@ async fn watch(
             }
             StatusKind::Finished | StatusKind::Idle | StatusKind::Error | StatusKind::Disabled => {
                 if let Some(run) = current.take() {
-                    close(app, run, reports).await;
+                    close(app, run, reports, &mut files).await;
                 }
             }
         }

@@ -14,7 +14,16 @@ use super::model::{per_second, SecondReport, ThrottleReport};
 pub struct Collector {
     points: Vec<SecondReport>,
     cpu: CpuMeter,
-    throttles: Vec<(String, ThrottleInfo)>,
+    throttles: Vec<(String, Reading)>,
+}
+
+/// What a report needs of a throttle's reading.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    rate: Rate,
+    interval: Duration,
+    granted: u64,
+    missed: u64,
 }
 
 impl Default for Collector {
@@ -57,12 +66,32 @@ impl Collector {
     /// The latest reading of throttle `name` (kept when it is gone later). The throttle that
     /// paces user starts ([`amoc::user_rate::THROTTLE`]) is left out: it paces no request.
     pub fn throttle(&mut self, name: &str, info: ThrottleInfo) {
+        self.throttle_reading(name, info.rate, info.interval, info.granted, info.missed);
+    }
+
+    /// As [`Collector::throttle`], from the figures alone: `rate` per `interval`, permits
+    /// `granted` and allowance `missed` since the throttle started (a cluster master sums
+    /// its workers' reports).
+    pub fn throttle_reading(
+        &mut self,
+        name: &str,
+        rate: Rate,
+        interval: Duration,
+        granted: u64,
+        missed: u64,
+    ) {
         if name == amoc::user_rate::THROTTLE {
             return;
         }
+        let reading = Reading {
+            rate,
+            interval,
+            granted,
+            missed,
+        };
         match self.throttles.iter_mut().find(|(n, _)| n == name) {
-            Some((_, i)) => *i = info,
-            None => self.throttles.push((name.to_owned(), info)),
+            Some((_, r)) => *r = reading,
+            None => self.throttles.push((name.to_owned(), reading)),
         }
     }
 

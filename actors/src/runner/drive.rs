@@ -16,15 +16,15 @@ use super::signal::stop_signal;
 use super::source::RunSource;
 use super::{Outcome, RunError};
 use crate::cli::report;
-use crate::report::{self as run_report, Collector, ReportInput, Threshold};
-use crate::{Flush, JsonLinesWriter};
+use crate::report::{self as run_report, Collector, ReportError, ReportInput, Threshold};
+use crate::{EventsError, Flush, JsonLinesWriter};
 
 const EVENTS_HANDLER: &str = "amoc-cli-events";
 /// How often the end conditions are checked; progress is shown every second.
-const CHECK_PERIOD: Duration = Duration::from_millis(100);
-const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
+pub(super) const CHECK_PERIOD: Duration = Duration::from_millis(100);
+pub(super) const PROGRESS_PERIOD: Duration = Duration::from_secs(1);
 /// How long the users get to end after the stop, and telemetry to deliver what is queued.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What to run.
@@ -42,6 +42,17 @@ pub(crate) struct Plan {
     pub(crate) thresholds: Vec<Threshold>,
 }
 
+/// Where a cluster run goes: this process becomes the master of the cluster on `url`.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterPlan {
+    /// The NATS server(s).
+    pub(crate) url: String,
+    /// How many workers to wait for (besides those `AMOC_NODES` names).
+    pub(crate) workers: usize,
+    /// How long to wait for them.
+    pub(crate) join_timeout: Duration,
+}
+
 /// Runs `plan` on `app` (which keeps running: the caller shuts it down).
 pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome, RunError> {
     let events = match &plan.events {
@@ -54,7 +65,7 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         .await?;
     // Made with the run (by its `RunContext`): this run's numbers only, lossless.
     let mut stats = RunSource::current(app).ok_or(RunError::NoStatistics)?;
-    if user_rate_is_zero(&controller.status()) {
+    if user_rate_is_zero(&controller.status().settings) {
         view.warn("warning: user_rate is 0: no user starts until it is raised");
     }
     view.note(&format!(
@@ -142,20 +153,15 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
         collector: &collector,
         thresholds: &plan.thresholds,
     });
-    view.finish(&report::summary(&run, status.telemetry_dropped));
-    let mut report_error = None;
-    for path in &plan.reports {
-        match run_report::write(path, &run) {
-            Ok(()) => view.note(&format!("report written to {}", path.display())),
-            Err(e) => report_error = Some(e),
-        }
-    }
-    if let Some(writer) = events {
-        let last = writer.send(Flush { stop: true }).await;
-        if let (None, Ok(Err(e))) = (&events_error, last) {
-            events_error = Some(e);
-        }
-    }
+    let (report_error, events_error) = conclude(
+        view,
+        plan,
+        &run,
+        status.telemetry_dropped,
+        events,
+        events_error,
+    )
+    .await;
     Ok(Outcome {
         stats: totals,
         requests,
@@ -168,12 +174,42 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     })
 }
 
+/// The end every run shares (one node or a cluster): the summary, the report files, the
+/// events file closed. The first report error, and the events error (the earlier one kept).
+pub(super) async fn conclude(
+    view: &View,
+    plan: &Plan,
+    run: &run_report::RunReport,
+    telemetry_dropped: u64,
+    events: Option<Addr<JsonLinesWriter>>,
+    mut events_error: Option<EventsError>,
+) -> (Option<ReportError>, Option<EventsError>) {
+    view.finish(&report::summary(run, telemetry_dropped));
+    let mut report_error = None;
+    for path in &plan.reports {
+        match run_report::write(path, run) {
+            Ok(()) => view.note(&format!("report written to {}", path.display())),
+            Err(e) => report_error = Some(e),
+        }
+    }
+    if let Some(writer) = events {
+        let last = writer.send(Flush { stop: true }).await;
+        if let (None, Ok(Err(e))) = (&events_error, last) {
+            events_error = Some(e);
+        }
+    }
+    (report_error, events_error)
+}
+
 /// Detaches what [`drive`] attached (so that their end at shutdown is no failure).
 pub(crate) async fn detach(app: &App) {
     let _ = app.telemetry().detach(EVENTS_HANDLER).await;
 }
 
-async fn attach_events(app: &App, path: &Path) -> Result<Addr<JsonLinesWriter>, RunError> {
+pub(super) async fn attach_events(
+    app: &App,
+    path: &Path,
+) -> Result<Addr<JsonLinesWriter>, RunError> {
     let writer = JsonLinesWriter::create(path)
         .map_err(|source| RunError::EventsFile {
             path: path.to_owned(),
@@ -206,14 +242,13 @@ async fn read_throttles(app: &App, collector: &mut Collector) {
 }
 
 /// Every user added has ended (normally, crashed, killed or cancelled).
-fn all_ended(status: &Status, users: u64) -> bool {
+pub(super) fn all_ended(status: &Status, users: u64) -> bool {
     let u = &status.users;
     u.waiting + u.running + u.stopping == 0 && u.ended + u.crashed + u.killed + u.cancelled >= users
 }
 
-fn user_rate_is_zero(status: &Status) -> bool {
-    status
-        .settings
+pub(super) fn user_rate_is_zero(settings: &[(String, Value)]) -> bool {
+    settings
         .iter()
         .any(|(k, v)| k == "user_rate" && v.as_u64() == Some(0))
 }

@@ -4,15 +4,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use amoc::app::{App, BuildError};
+use amoc::cluster::MasterError;
 use amoc::controller::{ControllerError, Status};
 use amoc::scenario::Scenario;
 use amoc::telemetry::TelemetryError;
 use amoc::Value;
 
-use super::drive::{self, Plan};
+use super::cluster_drive;
+use super::drive::{self, ClusterPlan, Plan};
 use super::progress::{Progress, View};
 use super::registry::Registry;
 use super::StopSignal;
+use crate::cluster::master::{MasterStartError, WorkersMissing};
 use crate::report::{ReportError, RunReport, Threshold};
 use crate::{EventsError, Stats};
 
@@ -49,7 +52,13 @@ pub struct LoadTest {
     plan: Plan,
     shards: Option<usize>,
     progress: Progress,
+    cluster: Option<String>,
+    workers: usize,
+    join_timeout: Duration,
 }
+
+/// How long a cluster run waits for its workers unless told otherwise.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a finished test went.
 #[derive(Debug)]
@@ -116,6 +125,44 @@ pub enum RunError {
     /// The started run published no request statistics (a controller without a run context).
     #[error("the run has no request statistics")]
     NoStatistics,
+    /// This process could not become the cluster's master: NATS unreachable, `AMOC_NODES`
+    /// malformed, or another live master (exit code 3).
+    #[error(transparent)]
+    Master(#[from] MasterStartError),
+    /// The workers the run waits for did not join in time (exit code 4).
+    #[error(transparent)]
+    WorkersMissing(#[from] WorkersMissing),
+    /// Workers refused or missed an operation of the run (the start, the users).
+    #[error("{what} failed on {failed} of {nodes} workers ({detail}); the run was stopped")]
+    Nodes {
+        /// The operation.
+        what: &'static str,
+        /// How many workers failed.
+        failed: usize,
+        /// How many it went to.
+        nodes: usize,
+        /// Each failure, `node: why`.
+        detail: String,
+    },
+    /// The cluster's master refused an operation (no worker up, ...).
+    #[error("cluster: {0}")]
+    Cluster(#[from] MasterError),
+    /// Ctrl-C or SIGTERM came before the run started (exit code 130 / 143).
+    #[error("{0} before the run started")]
+    Interrupted(StopSignal),
+}
+
+impl RunError {
+    /// The exit code the CLI uses: 3 another master is live on the cluster, 4 the workers
+    /// did not join in time, 130 / 143 interrupted before the run started, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Master(e) if e.other_master().is_some() => 3,
+            RunError::WorkersMissing(_) => 4,
+            RunError::Interrupted(s) => s.exit_code(),
+            _ => 1,
+        }
+    }
 }
 
 impl LoadTest {
@@ -141,6 +188,9 @@ impl LoadTest {
             },
             shards: None,
             progress: Progress::Auto,
+            cluster: None,
+            workers: 1,
+            join_timeout: DEFAULT_JOIN_TIMEOUT,
         }
     }
 
@@ -190,6 +240,28 @@ impl LoadTest {
         self
     }
 
+    /// Runs the test on a cluster, this process its master (NATS at `url`, several servers
+    /// separated by commas; cluster name from `AMOC_CLUSTER`): it runs no users itself, it
+    /// starts the scenario on the workers, adds the users there and merges their statistics
+    /// (see `docs/cluster.md`). Refused when another master is live.
+    pub fn cluster(mut self, url: impl Into<String>) -> Self {
+        self.cluster = Some(url.into());
+        self
+    }
+
+    /// With [`LoadTest::cluster`]: starts once at least `n` workers (default 1), and every
+    /// worker `AMOC_NODES` names, have joined.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// With [`LoadTest::cluster`]: how long to wait for the workers (default 30 s).
+    pub fn join_timeout(mut self, d: Duration) -> Self {
+        self.join_timeout = d;
+        self
+    }
+
     /// How progress and the summary are shown.
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
@@ -211,13 +283,30 @@ impl LoadTest {
                 ));
             }
         }
+        let fingerprint = crate::cluster::fingerprint(&self.registry.names());
         let mut builder = self.registry.register_on(App::builder());
-        if let Some(n) = self.shards {
+        // A master runs no users: one shard is enough.
+        let shards = if self.cluster.is_some() {
+            Some(1)
+        } else {
+            self.shards
+        };
+        if let Some(n) = shards {
             builder = builder.shards(n);
         }
         let app = builder.start().await?;
         let view = View::new(self.progress);
-        let result = drive::drive(&app, &self.plan, &view).await;
+        let result = match self.cluster {
+            Some(url) => {
+                let cluster = ClusterPlan {
+                    url,
+                    workers: self.workers,
+                    join_timeout: self.join_timeout,
+                };
+                cluster_drive::drive(&app, &self.plan, &cluster, fingerprint, &view).await
+            }
+            None => drive::drive(&app, &self.plan, &view).await,
+        };
         drive::detach(&app).await;
         app.shutdown().await;
         result

@@ -20,8 +20,8 @@ pub enum Progress {
     Off,
 }
 
-/// The chosen display for one test.
-#[derive(Debug)]
+/// The chosen display for one test (a clone draws on the same line).
+#[derive(Debug, Clone)]
 pub(crate) enum View {
     Live(ProgressBar),
     Lines,

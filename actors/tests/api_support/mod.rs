@@ -67,6 +67,7 @@ pub async fn app_and_builder() -> (App, ControlApiBuilder) {
     let info = ScenarioInfo::new("idle", "users idle until stopped", Idle.params());
     let builder = ControlApi::builder(app.controller().clone())
         .scenarios(vec![info])
+        .throttles(app.throttles().clone())
         .env(vec![
             ("AMOC_PAUSE_MS".into(), "20".into()),
             ("AMOC_API_TOKEN".into(), "never-shown".into()),
