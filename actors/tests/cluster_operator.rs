@@ -41,7 +41,7 @@ fn a_masters_throttle_rate_and_report_files() {
         workers.push(w);
     }
     let start = json!({"scenario": "http", "users": 10,
-        "settings": {"url": target.url(), "user_rate": "infinity", "request_rate": 40}});
+        "settings": {"url": target.url(), "user_rate": "infinity", "request_rate": 400}});
     let (code, r) = call(api, "PATCH", "/execution/start", Some(start));
     assert_eq!(code, 200, "{r}");
 
@@ -49,7 +49,7 @@ fn a_masters_throttle_rate_and_report_files() {
     let t = &before["throttles"]["http_requests"];
     assert_eq!(
         (t["rate"].as_u64(), t["interval_ms"].as_u64()),
-        (Some(40), Some(1000)),
+        (Some(400), Some(1000)),
         "{before}"
     );
     // Each worker's own figures, as it reports them to the master, and their sums.
@@ -81,26 +81,40 @@ fn a_masters_throttle_rate_and_report_files() {
         api,
         "PATCH",
         "/throttles/http_requests",
-        Some(json!({"rate": 100, "interval_ms": 1000})),
+        Some(json!({"rate": 800, "interval_ms": 1000})),
     );
     assert_eq!(code, 200, "{r}");
-    assert_eq!(r["throttle"]["rate"], 100, "{r}");
+    assert_eq!(r["throttle"]["rate"], 800, "{r}");
     // The new rate is split between the workers: never more than it, all of it in the end.
     until(api, "/throttles", |v| {
         let t = &v["throttles"]["http_requests"];
         let shared = t["shared"].as_u64().unwrap_or(0);
         assert!(shared <= t["rate"].as_u64().unwrap_or(0), "{v}");
         let share = |n: &str| t["nodes"][n]["share"].as_u64().unwrap_or(0);
-        t["rate"] == 100 && shared == 100 && share("w1") > 0 && share("w2") > 0
+        t["rate"] == 800 && shared == 800 && share("w1") > 0 && share("w2") > 0
     });
-    // And the workers go at it: well above the old 40/s.
+    // And the workers go at it: well above the old 400/s.
     let (n0, t0) = (target.seen().len(), Instant::now());
     std::thread::sleep(Duration::from_secs(2));
     let per_s = (target.seen().len() - n0) as f64 / t0.elapsed().as_secs_f64();
     assert!(
-        per_s > 56.0 && per_s <= 110.0,
-        "{per_s:.1} requests/s at 100/s"
+        per_s > 480.0 && per_s <= 880.0,
+        "{per_s:.1} requests/s at 800/s"
     );
+    // Lowered to 20/s (a permit every 100 ms per node): too low to split, it goes home on
+    // the master, which grants every permit; the nodes still show what they report.
+    let (code, r) = call(
+        api,
+        "PATCH",
+        "/throttles/http_requests",
+        Some(json!({"rate": 20, "interval_ms": 1000})),
+    );
+    assert_eq!(code, 200, "{r}");
+    let home = until(api, "/throttles", |v| {
+        let t = &v["throttles"]["http_requests"];
+        t["home"] == true && t["shared"] == 0 && t["rate"] == 20
+    });
+    assert!(both_shared(&home), "{home}");
 
     let (code, r) = call(api, "PATCH", "/execution/stop", Some(json!({})));
     assert_eq!(code, 200, "{r}");

@@ -18,13 +18,16 @@ use super::shard::{self, Shard};
 use super::{Permit, Rate, ThrottleConfig};
 use crate::sync::lock;
 use crate::telemetry::{monotonic_time, names, Telemetry};
-use crate::{measurements, metadata, Value};
+use crate::{measurements, metadata};
 
 pub(crate) const RATE: u8 = 0;
 pub(crate) const UNLIMITED: u8 = 1;
 pub(crate) const CONCURRENCY: u8 = 2;
 pub(crate) const STOPPED: u8 = 3;
 pub(crate) const PAUSED: u8 = 0x10;
+
+mod events;
+mod slots;
 
 static NEXT_CORE: AtomicU64 = AtomicU64::new(1);
 
@@ -94,27 +97,6 @@ impl Core {
         });
         core.configure(config);
         core
-    }
-
-    /// Makes the grants of this throttle depend on the node's cluster lease (`Some`), or not.
-    pub(crate) fn set_lease(&self, clock: Option<&Arc<LeaseClock>>) {
-        match clock {
-            Some(c) => {
-                let _ = self.lease.set(c.clone());
-                self.leased.store(true, Ordering::Release);
-                // Waiters of a lapsed lease ask again.
-                self.changed.notify_waiters();
-            }
-            None => self.leased.store(false, Ordering::Release),
-        }
-    }
-
-    /// Whether this throttle is leased and the node's lease has lapsed at `now`: it then
-    /// grants nothing, whatever share it holds. Checked on the grant path itself because a
-    /// woken node (SIGSTOPped, then continued) runs its throttles' timers before its cluster
-    /// agent sees the lapse.
-    pub(crate) fn lease_lapsed(&self, now: Instant) -> bool {
-        self.leased.load(Ordering::Acquire) && self.lease.get().is_some_and(|c| !c.valid_at(now))
     }
 
     /// Nanoseconds on this throttle's clock.
@@ -325,44 +307,6 @@ impl Core {
         }
     }
 
-    /// Takes up to `want` concurrency slots; returns how many. Slots above a limit lowered
-    /// meanwhile go back unused (cluster slot quotas are acknowledged on that).
-    pub(crate) fn acquire_slots(&self, want: u64) -> u64 {
-        if self.lease_lapsed(Instant::now()) {
-            return 0;
-        }
-        let (sc, mut got, mut total) = (Ordering::SeqCst, 0, 0);
-        let limit = self.conc_limit.load(sc);
-        let _ = self.in_flight.fetch_update(sc, sc, |cur| {
-            got = limit.saturating_sub(cur).min(want);
-            total = cur + got;
-            (got > 0).then_some(total)
-        });
-        let excess = got.min(total.saturating_sub(self.conc_limit.load(sc)));
-        if excess > 0 {
-            self.in_flight.fetch_sub(excess, sc);
-            self.changed.notify_waiters();
-        }
-        got - excess
-    }
-
-    pub(crate) fn release_slot(&self) {
-        let prev = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
-        if prev.is_err() {
-            let why = "throttle has invalid in_flight";
-            self.process("error", why, Some(("n", 0.into())));
-        }
-        if self.busy_shards.load(Ordering::Acquire) > 0 {
-            self.changed.notify_waiters();
-        }
-    }
-
-    pub(crate) fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::SeqCst)
-    }
-
     pub(crate) fn granted(&self) -> u64 {
         self.granted.sum()
     }
@@ -428,62 +372,6 @@ impl Core {
     /// True if a gradual plan was running (and clears the flag).
     pub(crate) fn take_plan_running(&self) -> bool {
         self.plan_running.swap(false, Ordering::AcqRel)
-    }
-
-    /// Emits `[amoc, throttle, init]` (at start, and when a crashed owner is re-created).
-    pub(crate) fn emit_init(&self) {
-        self.telemetry.execute_with(&names::THROTTLE_INIT, || {
-            (
-                measurements! { "count" => 1u64 },
-                metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
-            )
-        });
-    }
-
-    pub(crate) fn emit_request(&self) {
-        self.telemetry.execute_with(&names::THROTTLE_REQUEST, || {
-            (
-                measurements! { "count" => 1u64 },
-                metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() },
-            )
-        });
-    }
-
-    pub(crate) fn emit_rate(&self, config: ThrottleConfig, msg: Option<&str>) {
-        self.telemetry.execute_with(&names::THROTTLE_RATE, || {
-            let m = match config.limit() {
-                Rate::Unlimited => measurements! { "rate" => f64::INFINITY },
-                Rate::Finite(r) => {
-                    measurements! { "rate" => r, "interval" => config.interval_ms() }
-                }
-            };
-            let mut md = metadata! { "name" => &*self.name, "monotonic_time" => monotonic_time() };
-            if let Some(msg) = msg {
-                md.insert("msg", msg);
-            }
-            (m, md)
-        });
-    }
-
-    /// Emits `[amoc, throttle, process]` at `level` with `msg` and one optional extra key.
-    pub(crate) fn process(
-        &self,
-        level: &'static str,
-        msg: &str,
-        extra: Option<(&'static str, Value)>,
-    ) {
-        self.telemetry.execute_with(&names::THROTTLE_PROCESS, || {
-            let mut m = crate::telemetry::Measurements::new();
-            m.insert(level, 1u64);
-            let mut md = metadata! {
-                "log_level" => level, "msg" => msg, "name" => &*self.name,
-                "monotonic_time" => monotonic_time(),
-            };
-            if let Some((k, v)) = extra {
-                md.insert(k, v);
-            }
-            (m, md)
-        });
     }
 
     /// Requests waiting on every shard.

@@ -58,6 +58,15 @@ impl ClusterThrottleUsage {
             })
     }
 
+    /// The nodes (name, instance) whose last reports name `throttle`.
+    fn reporters(&self, throttle: &str) -> Vec<(String, String)> {
+        let all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        all.values()
+            .filter(|r| r.throttles.contains_key(throttle))
+            .map(|r| (r.name.clone(), r.instance.clone()))
+            .collect()
+    }
+
     /// The last report of `node` (instance `instance`) on `throttle`.
     fn of(&self, node: &str, instance: &str, throttle: &str) -> Option<ThrottleReport> {
         let all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -166,41 +175,57 @@ fn local_json(info: &ThrottleInfo) -> Value {
     })
 }
 
-/// The cluster's throttles: rate, interval and each up node's share (keys `name@instance`
+/// The cluster's throttles: kind, rate (a concurrency limit's slots), interval, whether it
+/// is kept home on the master (nodes ask per permit), each node's share (keys `name@instance`
 /// shown as the node's name, with its instance) and last report; the reports summed.
 fn cluster_json(master: &ThrottleMaster, usage: &ClusterThrottleUsage) -> Map<String, Value> {
     master
         .shares()
         .into_iter()
         .map(|(name, entry)| {
-            let mut sums = [0u64; 3];
-            let nodes: BTreeMap<String, Value> = entry
-                .shares
-                .iter()
-                .map(|(key, s)| {
-                    let (node, instance) = key.rsplit_once('@').unwrap_or((key, ""));
-                    let mut v = json!({"share": s.share, "epoch": s.epoch, "instance": instance});
-                    if let Some(r) = usage.of(node, instance, &name) {
-                        for (sum, n) in sums.iter_mut().zip([r.waiting, r.granted, r.missed]) {
-                            *sum += n;
-                        }
-                        v["waiting"] = json!(r.waiting);
-                        v["granted"] = json!(r.granted);
-                        v["missed"] = json!(r.missed);
+            let mut nodes: BTreeMap<String, Value> = BTreeMap::new();
+            for (key, s) in &entry.shares {
+                let (node, instance) = key.rsplit_once('@').unwrap_or((key, ""));
+                let v = json!({"share": s.share, "epoch": s.epoch, "instance": instance});
+                nodes.insert(node.to_owned(), v);
+            }
+            // A home throttle has no shares: its nodes are those that report it.
+            for (node, instance) in usage.reporters(&name) {
+                nodes
+                    .entry(node)
+                    .or_insert_with(|| json!({"share": 0, "instance": instance}));
+            }
+            let mut sums = [0u64; 4];
+            for (node, v) in &mut nodes {
+                let instance = v["instance"].as_str().unwrap_or_default().to_owned();
+                if let Some(r) = usage.of(node, &instance, &name) {
+                    let figures = [r.waiting, r.granted, r.missed, r.in_flight];
+                    for (sum, n) in sums.iter_mut().zip(figures) {
+                        *sum += n;
                     }
-                    (node.to_owned(), v)
-                })
-                .collect();
+                    v["waiting"] = json!(r.waiting);
+                    v["granted"] = json!(r.granted);
+                    v["missed"] = json!(r.missed);
+                    v["in_flight"] = json!(r.in_flight);
+                }
+            }
             let shared: u64 = entry.shares.values().map(|s| s.share).sum();
-            let [waiting, granted, missed] = sums;
+            let [waiting, granted, missed, in_flight] = sums;
+            let kind = if entry.is_concurrency() {
+                "concurrency"
+            } else {
+                "rate"
+            };
             let v = json!({
-                "kind": "rate",
+                "kind": kind,
                 "rate": entry.rate,
                 "interval_ms": entry.interval_ms,
+                "home": entry.home,
                 "shared": shared,
                 "waiting": waiting,
                 "granted": granted,
                 "missed": missed,
+                "in_flight": in_flight,
                 "nodes": nodes,
             });
             (name, v)
