@@ -3,6 +3,7 @@
 //! say every membership change (node connected, down, refused, failed to connect) in one line.
 //! `AMOC_NODES` names the workers it expects (see [`amoc::cluster::expected`]).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use amoc::cluster::expected::{parse_nodes, NodesError};
@@ -155,6 +156,8 @@ pub(crate) async fn start(
             return Err(e.into());
         }
     };
+    // At once: workers waiting for a master join within milliseconds of its start.
+    let mut events = master.events();
     let cfg = ClusterConfig::new(&cluster);
     let throttles = match link.throttle_master(cfg, master.clone()).await {
         Ok(t) => t,
@@ -182,10 +185,22 @@ pub(crate) async fn start(
             expected.join(", ")
         ));
     }
-    let mut events = master.events();
+    // Nodes admitted before `events` listened are told from the status; one admitted between
+    // the two shows in both, and is told once.
+    let mut told = BTreeSet::new();
+    for (node, info) in master.status().nodes {
+        if info.state == NodeState::Up {
+            say(&format!("node {node} connected"));
+            told.insert(node);
+        }
+    }
     actix_rt::spawn(async move {
         loop {
             match events.recv().await {
+                Ok(ClusterEvent::Connected {
+                    node,
+                    rejoin: false,
+                }) if told.remove(&node) => {}
                 Ok(ClusterEvent::Connected { node, rejoin }) => {
                     let again = if rejoin { " again" } else { "" };
                     say(&format!("node {node} connected{again}"));
