@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use amoc_actors::scenarios::SlotProbe;
-use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
+use cluster_support::{call, cluster_name, probe, until, Nats, Proc};
 use serde_json::json;
 
 /// The variable that makes [`slot_node`] a node process, with its command line.
@@ -22,57 +22,23 @@ const LIMIT: u64 = 10;
 /// Not a test of its own: the node processes of the other tests (does nothing otherwise).
 #[test]
 fn slot_node() {
-    let Ok(args) = std::env::var(NODE_ARGS) else {
-        return;
-    };
-    let args = std::iter::once("amoc").chain(args.split(' '));
-    let code = amoc_actors::Runner::new()
-        .scenario(SlotProbe)
-        .main_from(args);
-    let ok = format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS);
-    std::process::exit(if ok { 0 } else { 1 });
+    probe::run_node_if_asked(NODE_ARGS, || amoc_actors::Runner::new().scenario(SlotProbe));
 }
 
 fn node(cluster: &str, args: &str) -> Proc {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut cmd = node_command(exe, cluster);
-    cmd.args(["slot_node", "--exact", "--nocapture", "--test-threads", "1"])
-        .env(NODE_ARGS, args);
-    Proc::spawn(cmd)
+    probe::node(cluster, "slot_node", NODE_ARGS, args)
 }
 
 fn master(nats: &Nats, cluster: &str) -> (Proc, SocketAddr) {
-    let args = format!(
-        "serve --listen 127.0.0.1:0 --shards 1 --cluster {}",
-        nats.url
-    );
-    let mut m = node(cluster, &args);
-    m.line("master of cluster");
-    let api = m.line("control API on http://");
-    let api = api["control API on http://".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("the API address");
-    (m, api)
+    probe::master(nats, cluster, "slot_node", NODE_ARGS)
 }
 
 /// Every hold (start, end in ns) of the logs in `dir`, per file.
 fn hold_logs(dir: &Path) -> Vec<Vec<(u64, u64)>> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("the log directory") {
-        let bytes = std::fs::read(entry.expect("an entry").path()).expect("a log");
-        let holds = bytes
-            .chunks_exact(16)
-            .map(|c| {
-                let start = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-                let end = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
-                (start, end)
-            })
-            .collect();
-        logs.push(holds);
-    }
-    logs
+    probe::records::<2>(dir)
+        .into_iter()
+        .map(|log| log.into_iter().map(|[start, end]| (start, end)).collect())
+        .collect()
 }
 
 /// The most holds overlapping at any instant (a hold ending when another starts counts as

@@ -9,12 +9,12 @@
 mod cluster_support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use amoc::throttle::max_in_window;
 use amoc_actors::scenarios::ThrottleProbe;
-use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
+use cluster_support::{call, cluster_name, probe, until, Nats, Proc};
 use serde_json::{json, Value};
 
 /// The variable that makes [`home_probe_node`] a node process, with its command line.
@@ -23,29 +23,13 @@ const NODE_ARGS: &str = "CLUSTER_HOME_THROTTLE_NODE_ARGS";
 /// Not a test of its own: the node processes of the other tests (does nothing otherwise).
 #[test]
 fn home_probe_node() {
-    let Ok(args) = std::env::var(NODE_ARGS) else {
-        return;
-    };
-    let args = std::iter::once("amoc").chain(args.split(' '));
-    let code = amoc_actors::Runner::new()
-        .scenario(ThrottleProbe)
-        .main_from(args);
-    let ok = format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS);
-    std::process::exit(if ok { 0 } else { 1 });
+    probe::run_node_if_asked(NODE_ARGS, || {
+        amoc_actors::Runner::new().scenario(ThrottleProbe)
+    });
 }
 
 fn node(cluster: &str, args: &str) -> Proc {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut cmd = node_command(exe, cluster);
-    cmd.args([
-        "home_probe_node",
-        "--exact",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ])
-    .env(NODE_ARGS, args);
-    Proc::spawn(cmd)
+    probe::node(cluster, "home_probe_node", NODE_ARGS, args)
 }
 
 const NAMES: [&str; 3] = ["w1", "w2", "w3"];
@@ -61,18 +45,7 @@ struct Cluster {
 fn cluster(test: &str) -> Cluster {
     let nats = Nats::start();
     let cluster = cluster_name(test);
-    let serve = format!(
-        "serve --listen 127.0.0.1:0 --shards 1 --cluster {}",
-        nats.url
-    );
-    let mut m = node(&cluster, &serve);
-    m.line("master of cluster");
-    let api = m.line("control API on http://");
-    let api = api["control API on http://".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("the API address");
+    let (mut m, api) = probe::master(&nats, &cluster, "home_probe_node", NODE_ARGS);
     let mut workers: Vec<Proc> = NAMES
         .iter()
         .map(|n| {
@@ -110,21 +83,6 @@ impl Cluster {
     }
 }
 
-/// Every grant time (ns) in the logs of `dir`, per file, sorted.
-fn grant_logs(dir: &Path) -> Vec<Vec<u64>> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("the log directory") {
-        let bytes = std::fs::read(entry.expect("an entry").path()).expect("a log");
-        let mut times: Vec<u64> = bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        times.sort_unstable();
-        logs.push(times);
-    }
-    logs
-}
-
 /// One cluster at a time: four processes each on a 2-core CI machine.
 static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -143,7 +101,7 @@ fn three_workers_at_20_per_s_get_evenly_spaced_grants_from_the_master() {
     );
     std::thread::sleep(Duration::from_secs(7));
     c.stop();
-    let logs = grant_logs(&dir);
+    let logs = probe::times(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(logs.len(), NAMES.len(), "one log per worker");
     assert!(logs.iter().all(|l| !l.is_empty()), "every worker granted");

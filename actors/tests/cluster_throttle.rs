@@ -7,12 +7,12 @@
 mod cluster_support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use amoc::throttle::max_in_window;
 use amoc_actors::scenarios::{monotonic_ns, ThrottleProbe};
-use cluster_support::{call, cluster_name, node_command, until, Nats, Proc};
+use cluster_support::{call, cluster_name, probe, until, Nats, Proc};
 use serde_json::json;
 
 /// The variable that makes [`probe_node`] a node process, with its command line.
@@ -21,62 +21,17 @@ const NODE_ARGS: &str = "CLUSTER_THROTTLE_NODE_ARGS";
 /// Not a test of its own: the node processes of the other tests (does nothing otherwise).
 #[test]
 fn probe_node() {
-    let Ok(args) = std::env::var(NODE_ARGS) else {
-        return;
-    };
-    let args = std::iter::once("amoc").chain(args.split(' '));
-    let code = amoc_actors::Runner::new()
-        .scenario(ThrottleProbe)
-        .main_from(args);
-    let ok = format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS);
-    std::process::exit(if ok { 0 } else { 1 });
+    probe::run_node_if_asked(NODE_ARGS, || {
+        amoc_actors::Runner::new().scenario(ThrottleProbe)
+    });
 }
 
 fn node(cluster: &str, args: &str) -> Proc {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut cmd = node_command(exe, cluster);
-    cmd.args([
-        "probe_node",
-        "--exact",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ])
-    .env(NODE_ARGS, args);
-    Proc::spawn(cmd)
+    probe::node(cluster, "probe_node", NODE_ARGS, args)
 }
 
 fn master(nats: &Nats, cluster: &str) -> (Proc, SocketAddr) {
-    let mut m = node(
-        cluster,
-        &format!(
-            "serve --listen 127.0.0.1:0 --shards 1 --cluster {}",
-            nats.url
-        ),
-    );
-    m.line("master of cluster");
-    let api = m.line("control API on http://");
-    let api = api["control API on http://".len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.parse().ok())
-        .expect("the API address");
-    (m, api)
-}
-
-/// Every grant time (ns) in the logs `prefix.*` of `dir`, per file, sorted.
-fn grant_logs(dir: &Path) -> Vec<Vec<u64>> {
-    let mut logs = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("the log directory") {
-        let bytes = std::fs::read(entry.expect("an entry").path()).expect("a log");
-        let mut times: Vec<u64> = bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        times.sort_unstable();
-        logs.push(times);
-    }
-    logs
+    probe::master(nats, cluster, "probe_node", NODE_ARGS)
 }
 
 /// `least`: the fraction of the rate that must be achieved (the window bound is exact).
@@ -115,7 +70,7 @@ fn run_at(rate: u64, users: u64, least: f64) {
             s["controller"]["status"] == "finished"
         });
     }
-    let logs = grant_logs(&dir);
+    let logs = probe::times(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(logs.len(), names.len(), "one log per worker");
     // The span every node was granting in, after a second of start-up.
@@ -212,7 +167,7 @@ fn a_woken_worker_never_grants_on_its_lapsed_lease() {
         .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
         .collect();
     w2_grants.sort_unstable();
-    let logs = grant_logs(&dir);
+    let logs = probe::times(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     let stale: Vec<u64> = w2_grants
         .iter()

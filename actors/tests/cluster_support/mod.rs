@@ -3,6 +3,8 @@
 //! master's control API with plain HTTP/1.1. Every child is killed when dropped.
 #![allow(dead_code)]
 
+pub mod probe;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
