@@ -88,16 +88,9 @@ async fn run_on(
     let mut stopped_by = None;
     let mut events_error = None;
     loop {
-        tokio::select! {
-            _ = check.tick() => {}
-            s = &mut signal => {
-                view.note(&format!("{s}: stopping the test (again to exit at once)"));
-                stopped_by = Some(s);
-                actix_rt::spawn(async {
-                    std::process::exit(i32::from(stop_signal().await.exit_code()));
-                });
-                break;
-            }
+        if let Some(s) = drive::next_check(&mut check, &mut signal, view).await {
+            stopped_by = Some(s);
+            break;
         }
         let now = Instant::now();
         let s = m.status();

@@ -12,7 +12,7 @@ use amoc::Value;
 use tokio::time::Instant;
 
 use super::progress::View;
-use super::signal::stop_signal;
+use super::signal::{stop_signal, StopSignal};
 use super::source::RunSource;
 use super::{Outcome, RunError};
 use crate::cli::report;
@@ -54,6 +54,25 @@ pub(crate) struct ClusterPlan {
 }
 
 /// Runs `plan` on `app` (which keeps running: the caller shuts it down).
+/// Waits for the run loop's next check, or a stop signal: then says so, arms a second
+/// signal to exit at once, and returns it (one-node and cluster runs alike).
+pub(crate) async fn next_check(
+    check: &mut tokio::time::Interval,
+    signal: &mut std::pin::Pin<&mut impl std::future::Future<Output = StopSignal>>,
+    view: &View,
+) -> Option<StopSignal> {
+    tokio::select! {
+        _ = check.tick() => None,
+        s = signal.as_mut() => {
+            view.note(&format!("{s}: stopping the test (again to exit at once)"));
+            actix_rt::spawn(async {
+                std::process::exit(i32::from(stop_signal().await.exit_code()));
+            });
+            Some(s)
+        }
+    }
+}
+
 pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome, RunError> {
     let events = match &plan.events {
         Some(path) => Some(attach_events(app, path).await?),
@@ -85,16 +104,9 @@ pub(crate) async fn drive(app: &App, plan: &Plan, view: &View) -> Result<Outcome
     let mut stopped_by = None;
     let mut events_error = None;
     loop {
-        tokio::select! {
-            _ = check.tick() => {}
-            s = &mut signal => {
-                view.note(&format!("{s}: stopping the test (again to exit at once)"));
-                stopped_by = Some(s);
-                actix_rt::spawn(async {
-                    std::process::exit(i32::from(stop_signal().await.exit_code()));
-                });
-                break;
-            }
+        if let Some(s) = next_check(&mut check, &mut signal, view).await {
+            stopped_by = Some(s);
+            break;
         }
         let now = Instant::now();
         let status = controller.status();
