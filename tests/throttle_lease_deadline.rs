@@ -41,7 +41,10 @@ async fn a_lapsed_lease_grants_nothing_until_renewed() {
         let t = t.clone();
         async move { t.wait("n").await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Renewed once the request waits (a state, not a pause).
+    while leased.usage("n").await.unwrap().waiting == 0 {
+        tokio::task::yield_now().await;
+    }
     leased.renew_until(Instant::now() + SOON);
     let permit = timeout(SOON, waiting).await;
     assert!(permit.is_ok_and(|r| r.is_ok_and(|p| p.is_ok())));
